@@ -1,0 +1,12 @@
+/*
+ * mask.c
+ */
+#include "postgres.h"
+
+#include "mask.h"
+
+/* Module initialisation. */
+void
+MaskInit(void)
+{
+}

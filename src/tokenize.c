@@ -1,0 +1,12 @@
+/*
+ * tokenize.c
+ */
+#include "postgres.h"
+
+#include "tokenize.h"
+
+/* Module initialisation. */
+void
+TokenizeInit(void)
+{
+}

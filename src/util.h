@@ -1,0 +1,39 @@
+/*
+ * util.h — small helpers shared by every module of privacy.
+ *
+ * Owner scope: catalog bookkeeping (key ring, audit log, protected-column
+ * registry) runs through SPI as the owner of the "privacy" schema, with
+ * search_path pinned to pg_catalog, whatever the caller's role and settings.
+ * That is how ordinary roles can encrypt with a key they can never read.
+ */
+#ifndef PRIVACY_UTIL_H
+#define PRIVACY_UTIL_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+/* Saved state of an owner scope; opaque to callers. */
+typedef struct OwnerScope
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} OwnerScope;
+
+extern Oid	privacy_schema_oid(bool missing_ok);
+extern Oid	privacy_owner_oid(void);
+extern void privacy_owner_begin(OwnerScope *scope);
+extern void privacy_owner_end(OwnerScope *scope);
+
+/* Name of the role that called us (before any owner scope). */
+extern char *privacy_calling_role(void);
+
+/* base64 (RFC 4648, with padding, no line breaks) */
+extern int	privacy_b64_enc_len(int srclen);
+extern int	privacy_b64_encode(const uint8 *src, int len, char *dst);
+extern int	privacy_b64_decode(const char *src, int len, uint8 *dst);	/* -1 on bad input */
+
+/* text helpers */
+extern char *privacy_text_to_cstring_limited(text *t, int maxlen, const char *what);
+
+#endif							/* PRIVACY_UTIL_H */
