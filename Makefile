@@ -35,7 +35,7 @@ endif
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) privacy.control
 	{ echo "-- privacy $(EXTVERSION): generated from src/sql/*.sql by the Makefile; edit the fragments."; \
-	  echo '\echo Use "CREATE EXTENSION privacy" to load this file. \quit'; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION privacy" to load this file. \quit'; \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
 .PHONY: test demo bench

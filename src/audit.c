@@ -4,6 +4,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -23,6 +24,10 @@ privacy_audit(const char *action, const char *object,
 	char	   *acting = privacy_calling_role();
 	char	   *session = GetUserNameFromId(GetSessionUserId(), false);
 	int			rc;
+
+	/* objects made by the extension script itself are not audited (see keys.sql) */
+	if (creating_extension)
+		return;
 
 	values[0] = CStringGetTextDatum(session);
 	values[1] = CStringGetTextDatum(acting);

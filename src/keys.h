@@ -78,6 +78,8 @@ extern PrivacyKey *privacy_key_active(const char *name, int namelen, KeyPurpose 
 extern PrivacyKey *privacy_key_resolve(KeyRef *ref, text *name, KeyPurpose purpose);
 /* A given version of the key with this id, for decryption. */
 extern PrivacyKey *privacy_key_version(int32 key_id, int32 version);
+/* Active version number of a key id (0 if destroyed), and its name. */
+extern int32 privacy_key_active_version(int32 key_id, const char **name);
 /* Subkey bytes for one use (length: privacy_subkey_len(use)). */
 extern const uint8 *privacy_key_subkey(PrivacyKey *key, KeyUse use);
 extern int	privacy_subkey_len(KeyUse use);

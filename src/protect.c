@@ -1,0 +1,547 @@
+/*
+ * protect.c — transparent column encryption.
+ *
+ * privacy.protect_column() (PL/pgSQL, src/sql/protect.sql) registers a column
+ * in privacy.protected_columns with a stable random context, installs the
+ * row trigger below and a "<table>_decrypted" view.  The trigger encrypts
+ * every plaintext written to a protected column and lets through values that
+ * already are ciphertexts of that column:
+ *
+ *   - UPDATE leaving the column alone: the stored ciphertext equals the old
+ *     one and is kept as is (no double encryption, no work);
+ *   - a ciphertext arriving from COPY, a restore or ON CONFLICT ... SET
+ *     c = EXCLUDED.c: kept only after it decrypts under the column's context;
+ *   - anything else is plaintext and is encrypted.
+ *
+ * Trigger arguments, four per protected column: column name, mode ("gcm" or
+ * "siv", then ":<max characters>" for varchar(n) columns), key name, context.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "audit.h"
+#include "crypto.h"
+#include "keys.h"
+#include "protect.h"
+#include "util.h"
+
+PG_FUNCTION_INFO_V1(privacy_protect_trigger);
+PG_FUNCTION_INFO_V1(privacy_decrypt_column);
+PG_FUNCTION_INFO_V1(privacy_reencrypt_value);
+PG_FUNCTION_INFO_V1(privacy_needs_reencrypt);
+PG_FUNCTION_INFO_V1(privacy_registry_write);
+PG_FUNCTION_INFO_V1(privacy_registry_remove);
+PG_FUNCTION_INFO_V1(privacy_registry_set_view);
+PG_FUNCTION_INFO_V1(privacy_reencrypt);
+
+/* Does roleid own relation relid? */
+static bool
+owns_relation(Oid relid, Oid roleid)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(RelationRelationId, relid, roleid);
+#else
+	return pg_class_ownercheck(relid, roleid);
+#endif
+}
+
+/* Refuse callers that do not own the table. */
+static void
+require_owner(Oid relid)
+{
+	if (!owns_relation(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid))));
+}
+
+/* Binary ciphertext of a stored value (bytea, or "$pv1$" text); NULL if not one. */
+static bytea *
+stored_ciphertext(Datum value, bool is_text)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+
+	if (is_text)
+		return privacy_text_to_ciphertext(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	if (!privacy_is_ciphertext((uint8 *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)))
+		return NULL;
+	return (bytea *) v;
+}
+
+/* A context from a C string. */
+static CryptoContext
+make_context(const char *s)
+{
+	CryptoContext c = {s, (int) strlen(s)};
+
+	return c;
+}
+
+/* Raise an error if a stored ciphertext does not decrypt under the context. */
+static void
+verify_ciphertext(bytea *ct, const char *context, const char *column)
+{
+	CryptoContext ctx = make_context(context);
+	bytea	   *pt;
+
+	PG_TRY();
+	{
+		pt = privacy_decrypt_raw((uint8 *) VARDATA_ANY(ct), VARSIZE_ANY_EXHDR(ct), &ctx);
+		explicit_bzero(VARDATA(pt), VARSIZE(pt) - VARHDRSZ);
+		pfree(pt);
+	}
+	PG_CATCH();
+	{
+		errcontext("checking a ciphertext written to protected column \"%s\"", column);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * privacy._protect_trigger(): BEFORE INSERT OR UPDATE FOR EACH ROW; encrypts
+ * plaintext written to the protected columns named in its arguments.
+ */
+Datum
+privacy_protect_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Trigger    *tg;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	HeapTuple	oldtup = NULL;
+	int			ncols;
+	int		   *cols;
+	Datum	   *vals;
+	bool	   *nulls;
+	int			nrepl = 0;
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("privacy._protect_trigger() must run as a BEFORE INSERT OR UPDATE row trigger")));
+	tg = td->tg_trigger;
+	if (tg->tgnargs == 0 || tg->tgnargs % 4 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" has malformed arguments", tg->tgname),
+				 errhint("Run privacy.protect_column() again to rebuild it.")));
+	desc = RelationGetDescr(td->tg_relation);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		newtup = td->tg_newtuple;
+		oldtup = td->tg_trigtuple;
+	}
+	else
+		newtup = td->tg_trigtuple;
+
+	ncols = tg->tgnargs / 4;
+	cols = palloc(sizeof(int) * ncols);
+	vals = palloc(sizeof(Datum) * ncols);
+	nulls = palloc(sizeof(bool) * ncols);
+
+	for (i = 0; i < ncols; i++)
+	{
+		const char *colname = tg->tgargs[4 * i];
+		const char *mode = tg->tgargs[4 * i + 1];
+		const char *key_name = tg->tgargs[4 * i + 2];
+		const char *context = tg->tgargs[4 * i + 3];
+		int			attnum = SPI_fnumber(desc, colname);
+		Oid			typid;
+		bool		is_text;
+		bool		isnull;
+		Datum		value;
+		bytea	   *ct;
+
+		if (attnum <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("protected column \"%s\" does not exist in table \"%s\"",
+							colname, RelationGetRelationName(td->tg_relation)),
+					 errhint("A protected column must be unprotected before it is renamed or dropped.")));
+		typid = TupleDescAttr(desc, attnum - 1)->atttypid;
+		is_text = (typid != BYTEAOID);
+		value = heap_getattr(newtup, attnum, desc, &isnull);
+		if (isnull)
+			continue;
+
+		/* unchanged by an UPDATE and already a ciphertext: nothing to do */
+		if (oldtup)
+		{
+			bool		oldnull;
+			Datum		oldval = heap_getattr(oldtup, attnum, desc, &oldnull);
+
+			if (!oldnull && datumIsEqual(value, oldval, false, -1) &&
+				stored_ciphertext(value, is_text) != NULL)
+				continue;
+		}
+
+		ct = stored_ciphertext(value, is_text);
+		if (ct != NULL)
+		{
+			verify_ciphertext(ct, context, colname);
+			continue;
+		}
+
+		/* plaintext: check the original length limit, encrypt, store */
+		{
+			struct varlena *pt = PG_DETOAST_DATUM_PACKED(value);
+			const char *limit = strchr(mode, ':');
+			CryptoContext ctx = make_context(context);
+			bytea	   *enc;
+
+			if (limit && is_text)
+			{
+				int			maxchars = atoi(limit + 1);
+
+				if (maxchars > 0 &&
+					pg_mbstrlen_with_len(VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt)) > maxchars)
+					ereport(ERROR,
+							(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+							 errmsg("value too long for type character varying(%d)", maxchars)));
+			}
+			enc = privacy_encrypt_raw(VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
+									  cstring_to_text(key_name),
+									  strncmp(mode, "siv", 3) == 0, &ctx);
+			cols[nrepl] = attnum;
+			vals[nrepl] = is_text ? PointerGetDatum(privacy_ciphertext_to_text(enc))
+				: PointerGetDatum(enc);
+			nulls[nrepl] = false;
+			nrepl++;
+		}
+	}
+
+	if (nrepl > 0)
+		newtup = heap_modify_tuple_by_cols(newtup, desc, nrepl, cols, vals, nulls);
+	return PointerGetDatum(newtup);
+}
+
+/* Per-call-site memo of the access check of _decrypt_column. */
+typedef struct DecryptCheck
+{
+	Oid			userid;
+	char		context[NAMEDATALEN * 2];
+} DecryptCheck;
+
+/*
+ * Allow decrypting a protected column's values to the table owner and to
+ * roles that may SELECT from its "<table>_decrypted" view; remembered in
+ * fn_extra for the rest of the query.
+ */
+static void
+check_decrypt_access(FunctionCallInfo fcinfo, const char *context)
+{
+	DecryptCheck *memo = fcinfo->flinfo->fn_extra;
+	OwnerScope	scope;
+	Oid			argtype = TEXTOID;
+	Datum		arg = CStringGetTextDatum(context);
+	Oid			tbl = InvalidOid;
+	Oid			view = InvalidOid;
+	char	   *col = NULL;
+	bool		isnull;
+	int			rc;
+
+	if (memo && memo->userid == GetUserId() && strcmp(memo->context, context) == 0)
+		return;
+
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT tbl::pg_catalog.oid, view::pg_catalog.oid, col::pg_catalog.text "
+							   "FROM privacy.protected_columns WHERE context OPERATOR(pg_catalog.=) $1",
+							   1, &argtype, &arg, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read privacy.protected_columns: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		Datum		d;
+
+		tbl = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+		view = isnull ? InvalidOid : DatumGetObjectId(d);
+		col = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, SPI_getvalue(tup, SPI_tuptable->tupdesc, 3));
+	}
+	privacy_owner_end(&scope);
+
+	if (!OidIsValid(tbl))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no protected column has context \"%s\"", context)));
+	if (!owns_relation(tbl, GetUserId()) &&
+		!(OidIsValid(view) && pg_class_aclcheck(view, GetUserId(), ACL_SELECT) == ACLCHECK_OK))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to decrypt protected column \"%s\" of table \"%s\"",
+						col, get_rel_name(tbl)),
+				 errhint("A DBA can GRANT SELECT on the table's _decrypted view.")));
+
+	if (memo == NULL)
+		memo = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DecryptCheck));
+	memo->userid = GetUserId();
+	strlcpy(memo->context, context, sizeof(memo->context));
+}
+
+/*
+ * privacy._decrypt_column(stored, context): plaintext of a protected column's
+ * value, for the _decrypted view.  text in, text out; bytea in, bytea out.
+ */
+Datum
+privacy_decrypt_column(PG_FUNCTION_ARGS)
+{
+	bool		is_text = get_fn_expr_argtype(fcinfo->flinfo, 0) != BYTEAOID;
+	char	   *context = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bytea	   *ct;
+	bytea	   *pt;
+	CryptoContext ctx = make_context(context);
+
+	check_decrypt_access(fcinfo, context);
+	ct = stored_ciphertext(PG_GETARG_DATUM(0), is_text);
+	if (ct == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("value in a protected column is not a ciphertext"),
+				 errhint("Was the protection trigger disabled while it was written?")));
+	pt = privacy_decrypt_raw((uint8 *) VARDATA_ANY(ct), VARSIZE_ANY_EXHDR(ct), &ctx);
+	if (is_text && !pg_verifymbstr(VARDATA(pt), VARSIZE(pt) - VARHDRSZ, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("decrypted value is not valid text in encoding \"%s\"",
+						GetDatabaseEncodingName())));
+	PG_RETURN_POINTER(pt);
+}
+
+/*
+ * privacy._reencrypt_value(stored, context): the same value encrypted under
+ * the active version of its key, in the same representation.  Returns no
+ * plaintext, so anyone may call it.
+ */
+Datum
+privacy_reencrypt_value(PG_FUNCTION_ARGS)
+{
+	bool		is_text = get_fn_expr_argtype(fcinfo->flinfo, 0) != BYTEAOID;
+	CryptoContext cbuf;
+	CryptoContext *ctx = NULL;
+	bytea	   *ct;
+	bytea	   *pt;
+	bytea	   *res;
+	const char *name;
+	const uint8 *h;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *c = PG_GETARG_TEXT_PP(1);
+
+		cbuf.data = VARDATA_ANY(c);
+		cbuf.len = VARSIZE_ANY_EXHDR(c);
+		ctx = &cbuf;
+	}
+	ct = stored_ciphertext(PG_GETARG_DATUM(0), is_text);
+	if (ct == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("value is not a privacy ciphertext")));
+	h = (const uint8 *) VARDATA_ANY(ct);
+	pt = privacy_decrypt_raw(h, VARSIZE_ANY_EXHDR(ct), ctx);
+	(void) privacy_key_active_version(privacy_ct_key_id(h), &name);
+	res = privacy_encrypt_raw(VARDATA(pt), VARSIZE(pt) - VARHDRSZ, cstring_to_text(name),
+							  h[1] == CT_FORMAT_SIV, ctx);
+	explicit_bzero(VARDATA(pt), VARSIZE(pt) - VARHDRSZ);
+	if (is_text)
+		PG_RETURN_TEXT_P(privacy_ciphertext_to_text(res));
+	PG_RETURN_BYTEA_P(res);
+}
+
+/* privacy._needs_reencrypt(stored): is it a ciphertext under a non-active key version? */
+Datum
+privacy_needs_reencrypt(PG_FUNCTION_ARGS)
+{
+	bool		is_text = get_fn_expr_argtype(fcinfo->flinfo, 0) != BYTEAOID;
+	bytea	   *ct = stored_ciphertext(PG_GETARG_DATUM(0), is_text);
+	const uint8 *h;
+	int32		active;
+
+	if (ct == NULL)
+		PG_RETURN_BOOL(false);
+	h = (const uint8 *) VARDATA_ANY(ct);
+	active = privacy_key_active_version(privacy_ct_key_id(h), NULL);
+	PG_RETURN_BOOL(active != 0 && active != privacy_ct_key_version(h));
+}
+
+/* Run one registry statement as the extension owner. */
+static void
+registry_exec(const char *sql, int nargs, Oid *types, Datum *vals, const char *nulls, int expect)
+{
+	OwnerScope	scope;
+	int			rc;
+
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args(sql, nargs, types, vals, nulls, false, 0);
+	if (rc != expect)
+		elog(ERROR, "could not update privacy.protected_columns: %s", SPI_result_code_string(rc));
+	privacy_owner_end(&scope);
+}
+
+/*
+ * privacy._registry_write(tbl, col, key_name, deterministic, original_type,
+ * context, max_chars): record a protected column (table owner only).
+ */
+Datum
+privacy_registry_write(PG_FUNCTION_ARGS)
+{
+	Oid			types[7] = {OIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT4OID};
+	Datum		vals[7];
+	char		nulls[7];
+	int			i;
+
+	for (i = 0; i < 6; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of privacy._registry_write() must not be null", i + 1)));
+	require_owner(PG_GETARG_OID(0));
+	for (i = 0; i < 7; i++)
+	{
+		vals[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	vals[1] = CStringGetTextDatum(NameStr(*PG_GETARG_NAME(1)));
+	registry_exec("INSERT INTO privacy.protected_columns "
+				  "(tbl, col, key_name, deterministic, original_type, context, max_chars, protected_by) "
+				  "VALUES ($1::pg_catalog.regclass, $2::pg_catalog.name, $3, $4, $5, $6, $7, SESSION_USER)",
+				  7, types, vals, nulls, SPI_OK_INSERT);
+	PG_RETURN_VOID();
+}
+
+/* privacy._registry_remove(tbl, col): forget a protected column (table owner only). */
+Datum
+privacy_registry_remove(PG_FUNCTION_ARGS)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		vals[2];
+
+	require_owner(PG_GETARG_OID(0));
+	vals[0] = PG_GETARG_DATUM(0);
+	vals[1] = CStringGetTextDatum(NameStr(*PG_GETARG_NAME(1)));
+	registry_exec("DELETE FROM privacy.protected_columns "
+				  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+				  "AND col OPERATOR(pg_catalog.=) $2::pg_catalog.name",
+				  2, types, vals, NULL, SPI_OK_DELETE);
+	PG_RETURN_VOID();
+}
+
+/* privacy._registry_set_view(tbl, view): record the _decrypted view (table owner only). */
+Datum
+privacy_registry_set_view(PG_FUNCTION_ARGS)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		vals[2];
+	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+
+	require_owner(PG_GETARG_OID(0));
+	vals[0] = PG_GETARG_DATUM(0);
+	vals[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	registry_exec("UPDATE privacy.protected_columns SET view = $2::pg_catalog.regclass "
+				  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+				  2, types, vals, nulls, SPI_OK_UPDATE);
+	PG_RETURN_VOID();
+}
+
+/*
+ * privacy.reencrypt(tbl, col, batch, context): move a column's ciphertexts to
+ * the active version of their key, batch rows per UPDATE.  A protected column
+ * uses its registered context; otherwise the context given (NULL: none).
+ */
+Datum
+privacy_reencrypt(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *col = NameStr(*PG_GETARG_NAME(1));
+	int32		batch = PG_GETARG_INT32(2);
+	char	   *context = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	char	   *relname = get_rel_name(relid);
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		vals[2];
+	OwnerScope	scope;
+	int			rc;
+	bool		isnull;
+	int64		count;
+	char	   *qtbl;
+	char	   *qcol = (char *) quote_identifier(col);
+	char	   *qctx;
+	StringInfoData sql;
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (batch < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch size must be at least 1")));
+	qtbl = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
+
+	/* a protected column's context comes from the registry */
+	vals[0] = ObjectIdGetDatum(relid);
+	vals[1] = CStringGetTextDatum(col);
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT context FROM privacy.protected_columns "
+							   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+							   "AND col OPERATOR(pg_catalog.=) $2::pg_catalog.name",
+							   2, types, vals, NULL, true, 1);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		if (context != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of table \"%s\" is protected; its context is registered",
+							col, relname),
+					 errhint("Call privacy.reencrypt() without a context.")));
+		context = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		context = MemoryContextStrdup(CurrentMemoryContext, context);
+	}
+	privacy_owner_end(&scope);
+	qctx = context ? quote_literal_cstr(context) : "NULL";
+
+	/* the UPDATE itself runs with the caller's rights */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
+					 "%s, %s, %d)",
+					 quote_literal_cstr(qtbl),
+					 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
+					 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
+					 batch);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute(sql.data, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not re-encrypt: %s", SPI_result_code_string(rc));
+	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,
+				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d}", count, batch));
+	PG_RETURN_INT64(count);
+}
+
+/* Module initialisation: nothing to set up. */
+void
+ProtectInit(void)
+{
+}

@@ -1,0 +1,111 @@
+-- Key ring.  Every row is one version of one data key: 256 random bits wrapped
+-- under the master key (AES-256-GCM; key id, version, purpose and master-key id
+-- bound as associated data).  Only the extension owner reads or writes it; the
+-- C functions below do so on the caller's behalf.
+CREATE TABLE privacy.keys (
+    key_id        int NOT NULL,
+    version       int NOT NULL CHECK (version > 0),
+    name          text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 63),
+    purpose       text NOT NULL
+                  CHECK (purpose IN ('encrypt', 'deterministic', 'pseudonymize', 'tokenize')),
+    status        text NOT NULL CHECK (status IN ('active', 'retired', 'destroyed')),
+    wrapped       bytea,
+    master_key_id bytea,
+    origin        text NOT NULL DEFAULT 'user' CHECK (origin IN ('extension', 'user')),
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by    name NOT NULL,
+    retired_at    timestamptz,
+    destroyed_at  timestamptz,
+    PRIMARY KEY (key_id, version),
+    UNIQUE (name, version),
+    CHECK ((status = 'destroyed') = (wrapped IS NULL))
+);
+CREATE UNIQUE INDEX keys_one_active_idx ON privacy.keys (key_id) WHERE status = 'active';
+CREATE SEQUENCE privacy.keys_key_id_seq AS int OWNED BY privacy.keys.key_id;
+REVOKE ALL ON privacy.keys FROM PUBLIC;
+REVOKE ALL ON SEQUENCE privacy.keys_key_id_seq FROM PUBLIC;
+COMMENT ON TABLE privacy.keys IS
+  'Data keys, wrapped under the master key; readable by no ordinary role';
+
+-- Key metadata without key material, for DBAs (grant it as needed).
+CREATE VIEW privacy.key_ring AS
+SELECT key_id, name, purpose, version, status, created_at, created_by,
+       retired_at, destroyed_at, pg_catalog.encode(master_key_id, 'hex') AS master_key_id
+FROM privacy.keys;
+REVOKE ALL ON privacy.key_ring FROM PUBLIC;
+COMMENT ON VIEW privacy.key_ring IS 'Key versions and their status, without key material';
+
+-- Any change to the key ring makes every backend drop its key cache.
+CREATE FUNCTION privacy._keys_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'privacy_keys_changed' LANGUAGE C;
+REVOKE ALL ON FUNCTION privacy._keys_changed() FROM PUBLIC;
+CREATE TRIGGER keys_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.keys
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy._keys_changed();
+
+-- Restore support: pg_dump dumps the key ring as extension configuration, and a
+-- restore runs CREATE EXTENSION first, which makes fresh default keys with the
+-- same (key_id, version).  A restored row replaces such an untouched default.
+CREATE FUNCTION privacy._keys_restore() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM privacy.keys k
+     WHERE k.key_id OPERATOR(pg_catalog.=) NEW.key_id
+       AND k.version OPERATOR(pg_catalog.=) NEW.version
+       AND k.origin OPERATOR(pg_catalog.=) 'extension'
+       AND NEW.origin OPERATOR(pg_catalog.=) 'extension'
+       AND k.name OPERATOR(pg_catalog.=) NEW.name;
+    RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._keys_restore() FROM PUBLIC;
+CREATE TRIGGER keys_restore
+    BEFORE INSERT ON privacy.keys
+    FOR EACH ROW WHEN (NEW.origin = 'extension')
+    EXECUTE FUNCTION privacy._keys_restore();
+
+SELECT pg_catalog.pg_extension_config_dump('privacy.keys', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.keys_key_id_seq', '');
+
+CREATE FUNCTION privacy.create_key(name text, purpose text DEFAULT 'encrypt')
+RETURNS int
+AS 'MODULE_PATHNAME', 'privacy_create_key' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION privacy.create_key(text, text) IS
+  'Creates a random data key (purpose encrypt, deterministic, pseudonymize or tokenize), wrapped under the master key; returns its id';
+
+CREATE FUNCTION privacy.rotate_key(name text)
+RETURNS int
+AS 'MODULE_PATHNAME', 'privacy_rotate_key' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION privacy.rotate_key(text) IS
+  'Adds a new active version of a key; older versions still decrypt; returns the new version';
+
+CREATE FUNCTION privacy.destroy_key(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_destroy_key' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION privacy.destroy_key(text) IS
+  'Erases every version of a key: what it encrypted can never be decrypted again (crypto-shredding)';
+
+CREATE FUNCTION privacy.rewrap_keys()
+RETURNS int
+AS 'MODULE_PATHNAME', 'privacy_rewrap_keys' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION privacy.rewrap_keys() IS
+  'Rewraps every data key under the master key of privacy.new_master_key_command/_file; data is not re-encrypted';
+
+CREATE FUNCTION privacy.master_key_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_master_key_id' LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION privacy.master_key_id() IS
+  'Identifier (not the key) of the master key this server loaded';
+
+REVOKE ALL ON FUNCTION privacy.create_key(text, text), privacy.rotate_key(text),
+    privacy.destroy_key(text), privacy.rewrap_keys(), privacy.master_key_id() FROM PUBLIC;
+
+-- The keys the functions use by default.  Their creation is not audited (the
+-- audit log is restored from dumps as is); origin 'extension' marks them.
+SELECT privacy.create_key('default', 'encrypt');
+SELECT privacy.create_key('deterministic', 'deterministic');
+SELECT privacy.create_key('pseudonym', 'pseudonymize');
+SELECT privacy.create_key('token', 'tokenize');
+UPDATE privacy.keys SET origin = 'extension';
