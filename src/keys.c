@@ -1277,15 +1277,16 @@ KeysInit(void)
 	DefineCustomStringVariable("privacy.master_key_command",
 							   "Shell command whose standard output is the 256-bit master key as 64 hex characters.",
 							   "Takes precedence over privacy.master_key_file. Run once at server start "
-							   "when the library is preloaded.",
+							   "when the library is preloaded (a reload does not re-run it), else once per "
+							   "backend on first need.",
 							   &master_key_command, "",
-							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomStringVariable("privacy.master_key_file",
 							   "File holding the master key as 64 hex characters.",
 							   "A relative path is in the data directory. Created with mode 0600 on first need "
-							   "(meant for development).",
+							   "(meant for development). Read when the master key is loaded, as for the command.",
 							   &master_key_file, "privacy_master.key",
-							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomStringVariable("privacy.new_master_key_command",
 							   "Command giving the next master key, used by privacy.rewrap_keys().",
 							   NULL, &new_master_key_command, "",
