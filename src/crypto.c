@@ -736,32 +736,25 @@ privacy_decrypt_text(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P((text *) pt);
 }
 
-/* Free the HMAC context of a blind-index key. */
+/* Free a keyed HMAC context. */
 static void
 mac_state_free(void *p)
 {
 	EVP_MAC_CTX_free((EVP_MAC_CTX *) p);
 }
 
-/* privacy.blind_index(data, key_name, bits): truncated HMAC-SHA-256. */
-Datum
-privacy_blind_index(PG_FUNCTION_ARGS)
+/*
+ * HMAC-SHA-256 of data under one subkey of key.  The keyed context is built
+ * once and kept in the key's state slot; EVP_MAC_init with no key re-uses
+ * its precomputed pads.
+ */
+void
+privacy_hmac_sha256(PrivacyKey *key, int use, const uint8 *data, size_t len, uint8 *out)
 {
-	text	   *data = PG_GETARG_TEXT_PP(0);
-	int32		bits = PG_GETARG_INT32(2);
-	PrivacyKey *key;
-	void	  **slot;
+	void	  **slot = privacy_key_state(key, (KeyUse) use, mac_state_free);
 	EVP_MAC_CTX *mac;
-	uint8		md[32];
-	size_t		mdlen;
-	bytea	   *res;
+	size_t		outlen;
 
-	if (bits < 8 || bits > 256 || bits % 8 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("blind index size must be a multiple of 8 between 8 and 256 bits, not %d", bits)));
-	key = privacy_key_resolve(fn_keyref(fcinfo), PG_GETARG_TEXT_PP(1), KEY_PURPOSE_PSEUDONYMIZE);
-	slot = privacy_key_state(key, KEY_USE_BLIND_INDEX, mac_state_free);
 	if (*slot == NULL)
 	{
 		EVP_MAC    *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -772,7 +765,8 @@ privacy_blind_index(PG_FUNCTION_ARGS)
 		mac = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
 		EVP_MAC_free(hmac);
 		if (mac == NULL ||
-			EVP_MAC_init(mac, privacy_key_subkey(key, KEY_USE_BLIND_INDEX), 32, params) != 1)
+			EVP_MAC_init(mac, privacy_key_subkey(key, (KeyUse) use),
+						 privacy_subkey_len((KeyUse) use), params) != 1)
 		{
 			EVP_MAC_CTX_free(mac);
 			report_openssl("set up HMAC-SHA-256");
@@ -781,9 +775,29 @@ privacy_blind_index(PG_FUNCTION_ARGS)
 	}
 	mac = *slot;
 	if (EVP_MAC_init(mac, NULL, 0, NULL) != 1 ||
-		EVP_MAC_update(mac, (uint8 *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data)) != 1 ||
-		EVP_MAC_final(mac, md, &mdlen, sizeof(md)) != 1)
+		EVP_MAC_update(mac, data, len) != 1 ||
+		EVP_MAC_final(mac, out, &outlen, PRIVACY_HMAC_BYTES) != 1 ||
+		outlen != PRIVACY_HMAC_BYTES)
 		report_openssl("compute HMAC-SHA-256");
+}
+
+/* privacy.blind_index(data, key_name, bits): truncated HMAC-SHA-256. */
+Datum
+privacy_blind_index(PG_FUNCTION_ARGS)
+{
+	text	   *data = PG_GETARG_TEXT_PP(0);
+	int32		bits = PG_GETARG_INT32(2);
+	PrivacyKey *key;
+	uint8		md[PRIVACY_HMAC_BYTES];
+	bytea	   *res;
+
+	if (bits < 8 || bits > 256 || bits % 8 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("blind index size must be a multiple of 8 between 8 and 256 bits, not %d", bits)));
+	key = privacy_key_resolve(fn_keyref(fcinfo), PG_GETARG_TEXT_PP(1), KEY_PURPOSE_PSEUDONYMIZE);
+	privacy_hmac_sha256(key, KEY_USE_BLIND_INDEX, (uint8 *) VARDATA_ANY(data),
+						VARSIZE_ANY_EXHDR(data), md);
 	res = palloc(VARHDRSZ + bits / 8);
 	SET_VARSIZE(res, VARHDRSZ + bits / 8);
 	memcpy(VARDATA(res), md, bits / 8);

@@ -64,6 +64,12 @@ extern bytea *privacy_decrypt_raw(const uint8 *ct, int len, const CryptoContext 
 /* Parse only the header: true if ct looks like one of our ciphertexts. */
 extern bool privacy_is_ciphertext(const uint8 *ct, int len);
 
+/* HMAC-SHA-256 under one subkey of key (keyed context cached with the key). */
+#define PRIVACY_HMAC_BYTES 32
+struct PrivacyKey;
+extern void privacy_hmac_sha256(struct PrivacyKey *key, int use, const uint8 *data,
+								size_t len, uint8 *out);
+
 /* Stored text form of a protected text column ("$pv1$" + base64). */
 extern text *privacy_ciphertext_to_text(bytea *ct);
 /* Binary ciphertext of a stored text value, or NULL if it is not one. */

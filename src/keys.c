@@ -1120,6 +1120,16 @@ privacy_rotate_key(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("key \"%s\" has been destroyed", name),
 				 errdetail("A destroyed key cannot be rotated.")));
+	if (purpose == KEY_PURPOSE_TOKENIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot rotate tokenize key \"%s\"", name),
+				 errdetail("Tokens carry no key version: after a rotation they could no longer be detokenized."),
+				 errhint("Create a new tokenize key and re-tokenize the values with it.")));
+	if (purpose == KEY_PURPOSE_PSEUDONYMIZE)
+		ereport(WARNING,
+				(errmsg("rotating pseudonymize key \"%s\" changes every pseudonym and blind index made with it", name),
+				 errhint("Recompute stored pseudonyms and rebuild indexes on privacy.blind_index() or privacy.pseudonymize().")));
 	arg = Int32GetDatum(key_id);
 	rc = SPI_execute_with_args("UPDATE privacy.keys SET status = 'retired', "
 							   "retired_at = pg_catalog.now() "

@@ -45,6 +45,7 @@ PG_FUNCTION_INFO_V1(privacy_registry_write);
 PG_FUNCTION_INFO_V1(privacy_registry_remove);
 PG_FUNCTION_INFO_V1(privacy_registry_set_view);
 PG_FUNCTION_INFO_V1(privacy_reencrypt);
+PG_FUNCTION_INFO_V1(privacy_protected_value);
 
 /* Does roleid own relation relid? */
 static bool
@@ -538,6 +539,87 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,
 				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d}", count, batch));
 	PG_RETURN_INT64(count);
+}
+
+/* Memo of privacy.protected_value's registry lookup, per call site. */
+typedef struct LookupMemo
+{
+	Oid			relid;
+	NameData	col;
+	char	   *context;
+	text	   *key_name;
+} LookupMemo;
+
+/*
+ * privacy.protected_value(tbl, col, value): the stored form of value in a
+ * deterministically protected text column, for equality lookups that use
+ * the column's indexes:  WHERE email = privacy.protected_value('t', 'email', $1).
+ */
+Datum
+privacy_protected_value(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Name		col = PG_GETARG_NAME(1);
+	text	   *value = PG_GETARG_TEXT_PP(2);
+	LookupMemo *memo = fcinfo->flinfo->fn_extra;
+	CryptoContext ctx;
+
+	if (memo == NULL || memo->relid != relid || strcmp(NameStr(memo->col), NameStr(*col)) != 0)
+	{
+		OwnerScope	scope;
+		Oid			types[2] = {OIDOID, TEXTOID};
+		Datum		vals[2];
+		int			rc;
+		bool		found = false;
+		bool		deterministic = false;
+		bool		isnull;
+		char	   *context = NULL;
+		char	   *key_name = NULL;
+
+		vals[0] = ObjectIdGetDatum(relid);
+		vals[1] = CStringGetTextDatum(NameStr(*col));
+		privacy_owner_begin(&scope);
+		rc = SPI_execute_with_args("SELECT context, key_name, deterministic, "
+								   "(SELECT a.atttypid FROM pg_catalog.pg_attribute a "
+								   " WHERE a.attrelid OPERATOR(pg_catalog.=) p.tbl "
+								   " AND a.attname OPERATOR(pg_catalog.=) p.col) "
+								   "OPERATOR(pg_catalog.=) 'pg_catalog.bytea'::pg_catalog.regtype "
+								   "FROM privacy.protected_columns p "
+								   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+								   "AND col OPERATOR(pg_catalog.=) $2::pg_catalog.name",
+								   2, types, vals, NULL, true, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+
+			found = true;
+			context = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, SPI_getvalue(tup, desc, 1));
+			key_name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, SPI_getvalue(tup, desc, 2));
+			deterministic = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+			if (DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
+				deterministic = false;	/* bytea columns: not this function's job */
+		}
+		privacy_owner_end(&scope);
+		if (!found || !deterministic)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of table \"%s\" is not a deterministically protected text column",
+							NameStr(*col), get_rel_name(relid)),
+					 errhint("Equality lookups need privacy.protect_column(..., deterministic => true).")));
+		if (memo == NULL)
+			memo = fcinfo->flinfo->fn_extra =
+				MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LookupMemo));
+		memo->relid = relid;
+		namestrcpy(&memo->col, NameStr(*col));
+		memo->context = context;
+		memo->key_name = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + strlen(key_name));
+		SET_VARSIZE(memo->key_name, VARHDRSZ + strlen(key_name));
+		memcpy(VARDATA(memo->key_name), key_name, strlen(key_name));
+	}
+	ctx = make_context(memo->context);
+	PG_RETURN_TEXT_P(privacy_ciphertext_to_text(
+		privacy_encrypt_raw(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), memo->key_name, true, &ctx)));
 }
 
 /* Module initialisation: nothing to set up. */

@@ -30,6 +30,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "crypto.h"
 #include "tokenize.h"
 
 PG_FUNCTION_INFO_V1(privacy_pseudonymize);
@@ -726,46 +727,6 @@ privacy_detokenize(PG_FUNCTION_ARGS)
  * Pseudonyms
  * ---------------------------------------------------------------------- */
 
-/* Free callback for a keyed HMAC state slot. */
-static void
-hmac_state_free(void *state)
-{
-	EVP_MAC_CTX_free((EVP_MAC_CTX *) state);
-}
-
-/*
- * The keyed HMAC-SHA-256 context for one subkey use of a key, built on first
- * use and kept in the key's state slot.  Re-initialise it per message with
- * EVP_MAC_init(ctx, NULL, 0, NULL): that reuses the precomputed key pads.
- */
-EVP_MAC_CTX *
-privacy_hmac_ctx(PrivacyKey *key, KeyUse use)
-{
-	void	  **slot = privacy_key_state(key, use, hmac_state_free);
-
-	if (*slot == NULL)
-	{
-		EVP_MAC    *mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-		EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-		OSSL_PARAM	params[2];
-
-		EVP_MAC_free(mac);
-		if (ctx == NULL)
-			elog(ERROR, "could not create HMAC context");
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-													 (char *) "SHA256", 0);
-		params[1] = OSSL_PARAM_construct_end();
-		if (EVP_MAC_init(ctx, privacy_key_subkey(key, use),
-						 privacy_subkey_len(use), params) != 1)
-		{
-			EVP_MAC_CTX_free(ctx);
-			elog(ERROR, "could not key HMAC-SHA-256 context");
-		}
-		*slot = ctx;
-	}
-	return (EVP_MAC_CTX *) *slot;
-}
-
 /* Lower-case RFC 4648 base32 (no padding) of nbits leading bits of src. */
 static void
 base32_encode(const uint8 *src, int nbits, char *dst)
@@ -796,19 +757,12 @@ privacy_pseudonymize(PG_FUNCTION_ARGS)
 	text	   *key_name = PG_GETARG_TEXT_PP(1);
 	KeyedCallCache *cache = keyed_call_cache(fcinfo);
 	PrivacyKey *key;
-	EVP_MAC_CTX *mac;
-	uint8		digest[EVP_MAX_MD_SIZE];
-	size_t		digestlen = 0;
+	uint8		digest[PRIVACY_HMAC_BYTES];
 	char		out[sizeof(PSEUDONYM_PREFIX) - 1 + PSEUDONYM_CHARS];
 
 	key = privacy_key_resolve(&cache->ref, key_name, KEY_PURPOSE_PSEUDONYMIZE);
-	mac = privacy_hmac_ctx(key, KEY_USE_PSEUDONYM);
-	if (EVP_MAC_init(mac, NULL, 0, NULL) != 1 ||
-		EVP_MAC_update(mac, (const uint8 *) VARDATA_ANY(value),
-					   VARSIZE_ANY_EXHDR(value)) != 1 ||
-		EVP_MAC_final(mac, digest, &digestlen, sizeof(digest)) != 1 ||
-		digestlen * 8 < PSEUDONYM_BITS)
-		elog(ERROR, "HMAC-SHA-256 computation failed");
+	privacy_hmac_sha256(key, KEY_USE_PSEUDONYM, (const uint8 *) VARDATA_ANY(value),
+						VARSIZE_ANY_EXHDR(value), digest);
 
 	memcpy(out, PSEUDONYM_PREFIX, sizeof(PSEUDONYM_PREFIX) - 1);
 	base32_encode(digest, PSEUDONYM_BITS, out + sizeof(PSEUDONYM_PREFIX) - 1);

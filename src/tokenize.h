@@ -14,7 +14,4 @@
 
 extern void TokenizeInit(void);
 
-/* Keyed HMAC-SHA-256 context for one subkey use, cached in the key's state slot. */
-extern EVP_MAC_CTX *privacy_hmac_ctx(PrivacyKey *key, KeyUse use);
-
 #endif							/* PRIVACY_TOKENIZE_H */

@@ -358,3 +358,8 @@ $$;
 REVOKE ALL ON FUNCTION privacy._on_ddl_end() FROM PUBLIC;
 CREATE EVENT TRIGGER privacy_ddl_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION privacy._on_ddl_end();
+
+CREATE FUNCTION privacy.protected_value(tbl regclass, col name, value text) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_protected_value' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION privacy.protected_value(regclass, name, text) IS
+  'Stored form of a value in a deterministically protected text column, for indexed equality lookups';

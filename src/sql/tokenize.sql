@@ -1,13 +1,14 @@
 -- Keyed pseudonyms and format-preserving tokenization (src/tokenize.c).
--- STABLE, not IMMUTABLE: the output depends on key material in privacy.keys
--- (rotating or destroying the key changes it), so it must not be indexed as
--- if it were a pure function of the value.
+-- IMMUTABLE: the output is a function of the value and the key, so it can back
+-- expression indexes and masked views.  Tokenize keys cannot be rotated
+-- (tokens carry no key version); rotating or destroying a pseudonymize key
+-- changes pseudonyms, and indexes built on them must then be rebuilt.
 
 CREATE FUNCTION privacy.pseudonymize(value pg_catalog.text,
                                      key_name pg_catalog.text DEFAULT 'pseudonym')
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_pseudonymize'
-    LANGUAGE C STRICT STABLE PARALLEL SAFE;
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.pseudonymize(pg_catalog.text, pg_catalog.text) IS
   'Keyed pseudonym: ''ps_'' and 26 base32 characters (first 128 bits of HMAC-SHA-256 under the key''s pseudonym subkey); stable across tables and sessions';
 
@@ -15,7 +16,7 @@ CREATE FUNCTION privacy.tokenize(value pg_catalog.text,
                                  key_name pg_catalog.text DEFAULT 'token')
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_tokenize'
-    LANGUAGE C STRICT STABLE PARALLEL SAFE;
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.tokenize(pg_catalog.text, pg_catalog.text) IS
   'Format-preserving token: FF1 (NIST SP 800-38G, AES-256) over the ASCII digits, other characters kept; at least 6 digits';
 
