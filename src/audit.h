@@ -14,6 +14,11 @@
  * it acted on (a key name, a table), subject a data subject or NULL, details
  * a JSON object text or NULL.  The calling role is recorded automatically.
  */
+extern void AuditInit(void);
+
+/* Count one decrypted value (under key_id) for the statement's audit row. */
+extern void privacy_audit_decrypt(int32 key_id);
+
 extern void privacy_audit(const char *action, const char *object,
 						  const char *subject, const char *details_json);
 

@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "audit.h"
 #include "crypto.h"
 #include "keys.h"
 #include "util.h"
@@ -700,6 +701,15 @@ privacy_encrypt_deterministic(PG_FUNCTION_ARGS)
 	return encrypt_common(fcinfo, true);
 }
 
+/* Count a decryption for the statement's audit row (key id 0 if unreadable). */
+static void
+audit_ciphertext(bytea *ct)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(ct);
+
+	privacy_audit_decrypt(VARSIZE_ANY_EXHDR(ct) >= CT_HEADER_BYTES ? privacy_ct_key_id(p) : 0);
+}
+
 /* privacy.decrypt(ciphertext, context) -> bytea */
 Datum
 privacy_decrypt(PG_FUNCTION_ARGS)
@@ -710,6 +720,7 @@ privacy_decrypt(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ct = PG_GETARG_BYTEA_PP(0);
+	audit_ciphertext(ct);
 	PG_RETURN_BYTEA_P(privacy_decrypt_raw((uint8 *) VARDATA_ANY(ct), VARSIZE_ANY_EXHDR(ct),
 										  get_context(fcinfo, 1, &cbuf)));
 }
@@ -725,6 +736,7 @@ privacy_decrypt_text(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ct = PG_GETARG_BYTEA_PP(0);
+	audit_ciphertext(ct);
 	pt = privacy_decrypt_raw((uint8 *) VARDATA_ANY(ct), VARSIZE_ANY_EXHDR(ct),
 							 get_context(fcinfo, 1, &cbuf));
 	if (!pg_verifymbstr(VARDATA(pt), VARSIZE(pt) - VARHDRSZ, true))

@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "audit.h"
 #include "crypto.h"
 #include "keys.h"
 #include "mask.h"
@@ -26,6 +27,7 @@ void
 _PG_init(void)
 {
 	KeysInit();
+	AuditInit();
 	CryptoInit();
 	ProtectInit();
 	MaskInit();

@@ -316,6 +316,7 @@ privacy_decrypt_column(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("value in a protected column is not a ciphertext"),
 				 errhint("Was the protection trigger disabled while it was written?")));
+	privacy_audit_decrypt(privacy_ct_key_id((const uint8 *) VARDATA_ANY(ct)));
 	pt = privacy_decrypt_raw((uint8 *) VARDATA_ANY(ct), VARSIZE_ANY_EXHDR(ct), &ctx);
 	if (is_text && !pg_verifymbstr(VARDATA(pt), VARSIZE(pt) - VARHDRSZ, true))
 		ereport(ERROR,
