@@ -9,7 +9,10 @@ cd "$ROOT_DIR"
 
 ensure_packages
 build_install || { echo "0 passed, 1 failed"; exit 1; }
-start_cluster
+# settings the tests need (e.g. a short purge interval), one per line
+extra=()
+[ -f test/cluster.conf ] && mapfile -t extra < <(grep -v -E '^\s*(#|$)' test/cluster.conf)
+start_cluster "${extra[@]}"
 
 passed=0
 failed=0

@@ -16,7 +16,10 @@
 #include "keys.h"
 #include "mask.h"
 #include "protect.h"
+#include "retention.h"
 #include "tokenize.h"
+#include "views.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,5 +35,8 @@ _PG_init(void)
 	ProtectInit();
 	MaskInit();
 	TokenizeInit();
+	ViewsInit();
+	RetentionInit();
+	WorkerInit();
 	MarkGUCPrefixReserved("privacy");
 }

@@ -1,0 +1,12 @@
+/*
+ * retention.c
+ */
+#include "postgres.h"
+
+#include "retention.h"
+
+/* Module initialisation. */
+void
+RetentionInit(void)
+{
+}

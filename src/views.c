@@ -1,0 +1,12 @@
+/*
+ * views.c
+ */
+#include "postgres.h"
+
+#include "views.h"
+
+/* Module initialisation. */
+void
+ViewsInit(void)
+{
+}

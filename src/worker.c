@@ -1,0 +1,12 @@
+/*
+ * worker.c
+ */
+#include "postgres.h"
+
+#include "worker.h"
+
+/* Module initialisation. */
+void
+WorkerInit(void)
+{
+}
