@@ -3,8 +3,12 @@
 # Source it; it defines functions and sets PGHOST/PGPORT/PGUSER for psql.
 
 PG_MAJOR=${PG_MAJOR:-15}
-PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
 ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# PRIVACY_PG_ROOT=/some/dir: work on a private copy of the PostgreSQL
+# installation under that directory (made on first use) instead of the
+# system one, so that several checkouts can be tested side by side.
+PG_ROOT=${PRIVACY_PG_ROOT:-}
+PGBIN=$PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin
 
 # Run a command as root: directly when we are root, else through sudo.
 as_root() {
@@ -29,8 +33,15 @@ ensure_packages() {
 # Build with the project's warning flags and install into PostgreSQL.
 build_install() {
     echo "== building and installing privacy"
-    make -C "$ROOT_DIR" -s PG_CONFIG=$PGBIN/pg_config >/dev/null
-    as_root make -C "$ROOT_DIR" -s PG_CONFIG=$PGBIN/pg_config install >/dev/null
+    if [ -n "$PG_ROOT" ] && [ ! -x "$PGBIN/postgres" ]; then
+        mkdir -p "$PG_ROOT/usr/lib/postgresql" "$PG_ROOT/usr/share/postgresql"
+        cp -a /usr/lib/postgresql/$PG_MAJOR "$PG_ROOT/usr/lib/postgresql/"
+        cp -a /usr/share/postgresql/$PG_MAJOR "$PG_ROOT/usr/share/postgresql/"
+        chmod 755 "$PG_ROOT"
+    fi
+    make -C "$ROOT_DIR" -s PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config >/dev/null
+    as_root make -C "$ROOT_DIR" -s PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config \
+        ${PG_ROOT:+DESTDIR=$PG_ROOT} install >/dev/null
 }
 
 # Run a command as the cluster owner (postgres when we are root).

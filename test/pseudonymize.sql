@@ -39,12 +39,12 @@ SELECT isnt(privacy.pseudonymize('alice@example.com', 'k2'), privacy.pseudonymiz
             'another key gives another pseudonym');
 SELECT is(count(*), 0::bigint, 'no collision between the two keys over 10,000 values')
 FROM subjects s JOIN stored t USING (g) WHERE privacy.pseudonymize(s.email, 'k2') = t.p;
-SELECT throws_ok($$SELECT privacy.pseudonymize('x', 'no such key')$$, NULL, NULL, 'unknown key refused');
-SELECT throws_ok($$SELECT privacy.pseudonymize('x', 'token')$$, NULL, NULL, 'a key of another purpose is refused');
+SELECT throws_ok($$SELECT privacy.pseudonymize('x', 'no such key')$$, '42704', 'key "no such key" does not exist', 'unknown key refused');
+SELECT throws_ok($$SELECT privacy.pseudonymize('x', 'token')$$, '42809', 'key "token" has purpose "tokenize", not "pseudonymize"', 'a key of another purpose is refused');
 
 -- Declarations
-SELECT volatility_is('privacy', 'pseudonymize', ARRAY['text', 'text'], 'stable',
-                     'pseudonymize is STABLE (it depends on key material)');
+SELECT volatility_is('privacy', 'pseudonymize', ARRAY['text', 'text'], 'immutable',
+                     'pseudonymize is IMMUTABLE (a function of value and key: indexable)');
 SELECT is_strict('privacy', 'pseudonymize', ARRAY['text', 'text'], 'pseudonymize is STRICT');
 SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'privacy.pseudonymize(text, text)'::regprocedure),
           's'::"char", 'pseudonymize is PARALLEL SAFE');

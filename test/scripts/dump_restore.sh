@@ -29,9 +29,10 @@ SQL
 pg_dump -d $SRC > /tmp/privacy_dump_$$.sql 2>/tmp/privacy_dump_$$.err
 ok "pg_dump succeeds" test -s /tmp/privacy_dump_$$.sql
 ok "dump holds no plaintext phone number" bash -c "! grep -q '+1-650-555-0042' /tmp/privacy_dump_$$.sql"
-psql -X -q -v ON_ERROR_STOP=1 -d $DST -f /tmp/privacy_dump_$$.sql > /tmp/privacy_restore_$$.log 2>&1
-ok "restore into a new database succeeds" test $? -eq 0
-[ -s /tmp/privacy_restore_$$.log ] && sed 's/^/# /' /tmp/privacy_restore_$$.log | head -20
+psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d $DST -f /tmp/privacy_dump_$$.sql > /tmp/privacy_restore_$$.log 2>&1
+rc=$?
+ok "restore into a new database succeeds" test $rc -eq 0
+[ $rc -ne 0 ] && sed 's/^/# /' /tmp/privacy_restore_$$.log | head -20
 
 is "same stored ciphertexts (nothing encrypted twice)" \
    "$(q $DST "SELECT md5(string_agg(phone || email || blob::text, ',' ORDER BY id)) FROM subscribers")" \
