@@ -35,10 +35,12 @@ passed=$((passed + p)); failed=$((failed + f))
 
 echo "== pgTAP"
 psql -q -X -v ON_ERROR_STOP=1 -c "CREATE DATABASE privacy_tap" &&
-psql -q -X -v ON_ERROR_STOP=1 -d privacy_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION privacy; CREATE EXTENSION pgcrypto;" ||
+psql -q -X -v ON_ERROR_STOP=1 -d privacy_tap -c "CREATE EXTENSION pgtap; CREATE EXTENSION privacy; CREATE EXTENSION pgcrypto;" \
+     -f test/setup.sql ||
     { failed=$((failed + 1)); echo "could not set up database privacy_tap"; }
-if ls test/*.sql >/dev/null 2>&1; then
-    pg_prove -v -d privacy_tap test/*.sql > "$CLUSTER_DIR/tap.log" 2>&1
+tests=$(ls test/*.sql | grep -v '^test/setup.sql$')
+if [ -n "$tests" ]; then
+    pg_prove -v -d privacy_tap $tests > "$CLUSTER_DIR/tap.log" 2>&1
     rc=$?
     grep -E '^(test/|not ok|# )|Failed|Result' "$CLUSTER_DIR/tap.log" | grep -v '^ok' | head -100
     count_tap "$CLUSTER_DIR/tap.log"

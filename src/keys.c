@@ -1126,6 +1126,11 @@ privacy_rotate_key(PG_FUNCTION_ARGS)
 				 errmsg("cannot rotate tokenize key \"%s\"", name),
 				 errdetail("Tokens carry no key version: after a rotation they could no longer be detokenized."),
 				 errhint("Create a new tokenize key and re-tokenize the values with it.")));
+	if (purpose == KEY_PURPOSE_DETERMINISTIC)
+		ereport(WARNING,
+				(errmsg("rotating deterministic key \"%s\": new values no longer equal old ciphertexts of the same plaintext", name),
+				 errdetail("Equality lookups and unique indexes on deterministic ciphertexts see two forms of a value until the old ones are re-encrypted."),
+				 errhint("Run privacy.reencrypt() on every column encrypted with this key now.")));
 	if (purpose == KEY_PURPOSE_PSEUDONYMIZE)
 		ereport(WARNING,
 				(errmsg("rotating pseudonymize key \"%s\" changes every pseudonym and blind index made with it", name),

@@ -27,6 +27,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -42,6 +43,7 @@ PG_FUNCTION_INFO_V1(privacy_decrypt_column);
 PG_FUNCTION_INFO_V1(privacy_reencrypt_value);
 PG_FUNCTION_INFO_V1(privacy_needs_reencrypt);
 PG_FUNCTION_INFO_V1(privacy_registry_write);
+PG_FUNCTION_INFO_V1(privacy_protect_value);
 PG_FUNCTION_INFO_V1(privacy_registry_remove);
 PG_FUNCTION_INFO_V1(privacy_registry_set_view);
 PG_FUNCTION_INFO_V1(privacy_reencrypt);
@@ -109,6 +111,27 @@ verify_ciphertext(bytea *ct, const char *context, const char *column)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Apply varchar(maxchars) semantics to a value of len bytes: excess trailing
+ * spaces are cut, any other excess is an error.  Returns the length to keep.
+ */
+static int
+varchar_limit(const char *s, int len, int maxchars)
+{
+	int			keep;
+	int			i;
+
+	if (maxchars <= 0 || pg_mbstrlen_with_len(s, len) <= maxchars)
+		return len;
+	keep = pg_mbcharcliplen(s, len, maxchars);
+	for (i = keep; i < len; i++)
+		if (s[i] != ' ')
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("value too long for type character varying(%d)", maxchars)));
+	return keep;
 }
 
 /*
@@ -205,17 +228,11 @@ privacy_protect_trigger(PG_FUNCTION_ARGS)
 			CryptoContext ctx = make_context(context);
 			bytea	   *enc;
 
-			if (limit && is_text)
-			{
-				int			maxchars = atoi(limit + 1);
+			int			ptlen = VARSIZE_ANY_EXHDR(pt);
 
-				if (maxchars > 0 &&
-					pg_mbstrlen_with_len(VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt)) > maxchars)
-					ereport(ERROR,
-							(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
-							 errmsg("value too long for type character varying(%d)", maxchars)));
-			}
-			enc = privacy_encrypt_raw(VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
+			if (limit && is_text)
+				ptlen = varchar_limit(VARDATA_ANY(pt), ptlen, atoi(limit + 1));
+			enc = privacy_encrypt_raw(VARDATA_ANY(pt), ptlen,
 									  cstring_to_text(key_name),
 									  strncmp(mode, "siv", 3) == 0, &ctx);
 			cols[nrepl] = attnum;
@@ -237,6 +254,21 @@ typedef struct DecryptCheck
 	Oid			userid;
 	char		context[NAMEDATALEN * 2];
 } DecryptCheck;
+
+/* May the current user SELECT the view, or at least its column col? */
+static bool
+may_read_view_column(Oid view, const char *col)
+{
+	AttrNumber	attnum;
+
+	if (!OidIsValid(view))
+		return false;
+	if (pg_class_aclcheck(view, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	attnum = get_attnum(view, col);
+	return attnum > 0 &&
+		pg_attribute_aclcheck(view, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+}
 
 /*
  * Allow decrypting a protected column's values to the table owner and to
@@ -281,8 +313,7 @@ check_decrypt_access(FunctionCallInfo fcinfo, const char *context)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("no protected column has context \"%s\"", context)));
-	if (!owns_relation(tbl, GetUserId()) &&
-		!(OidIsValid(view) && pg_class_aclcheck(view, GetUserId(), ACL_SELECT) == ACLCHECK_OK))
+	if (!owns_relation(tbl, GetUserId()) && !may_read_view_column(view, col))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to decrypt protected column \"%s\" of table \"%s\"",
@@ -399,35 +430,137 @@ registry_exec(const char *sql, int nargs, Oid *types, Datum *vals, const char *n
 	privacy_owner_end(&scope);
 }
 
+/* A fresh random context for a protected column: "privacy:" and a UUID. */
+static char *
+new_column_context(void)
+{
+	uint8		u[16];
+
+	privacy_random_bytes(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40;	/* version 4 */
+	u[8] = (u[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	return psprintf("privacy:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+					u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
+					u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
 /*
- * privacy._registry_write(tbl, col, key_name, deterministic, original_type,
- * context, max_chars): record a protected column (table owner only).
+ * privacy._registry_write(tbl, col, key_name, deterministic): record a column
+ * as protected (table owner only) and return its new random context.  The
+ * column's type and length limit are read from the catalog, never taken
+ * from the caller.
  */
 Datum
 privacy_registry_write(PG_FUNCTION_ARGS)
 {
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *col = NameStr(*PG_GETARG_NAME(1));
+	AttrNumber	attnum;
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+	char	   *context = new_column_context();
 	Oid			types[7] = {OIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT4OID};
 	Datum		vals[7];
-	char		nulls[7];
-	int			i;
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
-	for (i = 0; i < 6; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of privacy._registry_write() must not be null", i + 1)));
-	require_owner(PG_GETARG_OID(0));
-	for (i = 0; i < 7; i++)
-	{
-		vals[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
-	}
-	vals[1] = CStringGetTextDatum(NameStr(*PG_GETARG_NAME(1)));
+	require_owner(relid);
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot protect a column of temporary table \"%s\"", get_rel_name(relid))));
+	attnum = get_attnum(relid, col);
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
+	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+
+	vals[0] = ObjectIdGetDatum(relid);
+	vals[1] = CStringGetTextDatum(col);
+	vals[2] = PointerGetDatum(PG_GETARG_TEXT_PP(2));
+	vals[3] = PG_GETARG_DATUM(3);
+	vals[4] = CStringGetTextDatum(format_type_with_typemod(typid, typmod));
+	vals[5] = CStringGetTextDatum(context);
+	if (typid == VARCHAROID && typmod > VARHDRSZ)
+		vals[6] = Int32GetDatum(typmod - VARHDRSZ);
+	else
+		nulls[6] = 'n';
 	registry_exec("INSERT INTO privacy.protected_columns "
 				  "(tbl, col, key_name, deterministic, original_type, context, max_chars, protected_by) "
 				  "VALUES ($1::pg_catalog.regclass, $2::pg_catalog.name, $3, $4, $5, $6, $7, SESSION_USER)",
 				  7, types, vals, nulls, SPI_OK_INSERT);
-	PG_RETURN_VOID();
+	PG_RETURN_TEXT_P(cstring_to_text(context));
+}
+
+/* What _protect_value needs to know of a protected column, per call site. */
+typedef struct ProtectMemo
+{
+	char		context[NAMEDATALEN * 2];
+	text	   *key_name;
+	bool		deterministic;
+} ProtectMemo;
+
+/*
+ * privacy._protect_value(value, context): value encrypted for the protected
+ * column with that context, in its stored form; used by protect_column to
+ * encrypt existing rows, whatever they hold (table owner only).
+ */
+Datum
+privacy_protect_value(PG_FUNCTION_ARGS)
+{
+	bool		is_text = get_fn_expr_argtype(fcinfo->flinfo, 0) != BYTEAOID;
+	struct varlena *v = PG_GETARG_VARLENA_PP(0);
+	char	   *context = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ProtectMemo *memo = fcinfo->flinfo->fn_extra;
+	CryptoContext ctx;
+	bytea	   *ct;
+
+	if (memo == NULL || strcmp(memo->context, context) != 0)
+	{
+		OwnerScope	scope;
+		Oid			argtype = TEXTOID;
+		Datum		arg = CStringGetTextDatum(context);
+		Oid			relid = InvalidOid;
+		char	   *key_name = NULL;
+		bool		deterministic = false;
+		bool		isnull;
+		int			rc;
+
+		privacy_owner_begin(&scope);
+		rc = SPI_execute_with_args("SELECT tbl::pg_catalog.oid, key_name, deterministic "
+								   "FROM privacy.protected_columns WHERE context OPERATOR(pg_catalog.=) $1",
+								   1, &argtype, &arg, NULL, true, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+
+			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+			key_name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, SPI_getvalue(tup, desc, 2));
+			deterministic = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		}
+		privacy_owner_end(&scope);
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("no protected column has context \"%s\"", context)));
+		require_owner(relid);
+		if (memo == NULL)
+			memo = fcinfo->flinfo->fn_extra =
+				MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ProtectMemo));
+		strlcpy(memo->context, context, sizeof(memo->context));
+		memo->key_name = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + strlen(key_name));
+		SET_VARSIZE(memo->key_name, VARHDRSZ + strlen(key_name));
+		memcpy(VARDATA(memo->key_name), key_name, strlen(key_name));
+		memo->deterministic = deterministic;
+	}
+	ctx = make_context(memo->context);
+	ct = privacy_encrypt_raw(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), memo->key_name,
+							 memo->deterministic, &ctx);
+	if (is_text)
+		PG_RETURN_TEXT_P(privacy_ciphertext_to_text(ct));
+	PG_RETURN_BYTEA_P(ct);
 }
 
 /* privacy._registry_remove(tbl, col): forget a protected column (table owner only). */

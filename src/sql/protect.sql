@@ -51,16 +51,26 @@ COMMENT ON FUNCTION privacy._reencrypt_value(bytea, text) IS 'A ciphertext re-en
 COMMENT ON FUNCTION privacy._needs_reencrypt(text) IS 'Whether a stored ciphertext uses a key version that is not active';
 COMMENT ON FUNCTION privacy._needs_reencrypt(bytea) IS 'Whether a ciphertext uses a key version that is not active';
 
--- Registry writes: C, table owner only, written as the extension owner.
-CREATE FUNCTION privacy._registry_write(tbl regclass, col name, key_name text, deterministic boolean,
-                                        original_type text, context text, max_chars int)
-RETURNS void AS 'MODULE_PATHNAME', 'privacy_registry_write' LANGUAGE C;
+-- Registry writes: C, table owner only, written as the extension owner.  The
+-- column's type and its random context come from the C code, never from the
+-- caller.
+CREATE FUNCTION privacy._registry_write(tbl regclass, col name, key_name text, deterministic boolean)
+RETURNS text AS 'MODULE_PATHNAME', 'privacy_registry_write' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION privacy._registry_remove(tbl regclass, col name)
 RETURNS void AS 'MODULE_PATHNAME', 'privacy_registry_remove' LANGUAGE C STRICT;
 CREATE FUNCTION privacy._registry_set_view(tbl regclass, view regclass)
 RETURNS void AS 'MODULE_PATHNAME', 'privacy_registry_set_view' LANGUAGE C;
-COMMENT ON FUNCTION privacy._registry_write(regclass, name, text, boolean, text, text, int) IS
-  'Records a protected column (table owner only)';
+COMMENT ON FUNCTION privacy._registry_write(regclass, name, text, boolean) IS
+  'Records a protected column (table owner only); returns its new random context';
+
+CREATE FUNCTION privacy._protect_value(value text, context text) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_protect_value' LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION privacy._protect_value(value bytea, context text) RETURNS bytea
+AS 'MODULE_PATHNAME', 'privacy_protect_value' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION privacy._protect_value(text, text) IS
+  'A value encrypted for the protected column with this context, in stored form (table owner only)';
+COMMENT ON FUNCTION privacy._protect_value(bytea, text) IS
+  'A value encrypted for the protected column with this context (table owner only)';
 COMMENT ON FUNCTION privacy._registry_remove(regclass, name) IS 'Forgets a protected column (table owner only)';
 COMMENT ON FUNCTION privacy._registry_set_view(regclass, regclass) IS 'Records a table''s _decrypted view (table owner only)';
 
@@ -76,10 +86,18 @@ DECLARE
     r     record;
     n     bigint;
     total bigint := 0;
-    upd   text := pg_catalog.format('UPDATE %s SET %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)',
+    upd   text := pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)',
                                     tbl, set_clause);
 BEGIN
-    FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM %s WHERE %s', tbl, where_clause) LOOP
+    -- ctids are unique per table only: a partitioned table goes leaf by leaf
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl)
+       OPERATOR(pg_catalog.=) 'p' THEN
+        SELECT COALESCE(pg_catalog.sum(privacy._batch_update(t.relid, set_clause, where_clause, batch)), 0)
+          INTO total
+          FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf;
+        RETURN total;
+    END IF;
+    FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM ONLY %s WHERE %s', tbl, where_clause) LOOP
         ids := ids OPERATOR(pg_catalog.||) r.ctid;
         IF pg_catalog.cardinality(ids) OPERATOR(pg_catalog.>=) batch THEN
             EXECUTE upd USING ids;
@@ -205,6 +223,7 @@ DECLARE
     maxchars int;
     keyn     text := key_name;
     acl      aclitem[];
+    ctx      text;
 BEGIN
     SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     IF kind NOT IN ('r', 'p') THEN
@@ -244,17 +263,16 @@ BEGIN
     END IF;
 
     acl := privacy._drop_decrypted_view(tbl);
+    ctx := privacy._registry_write(tbl, col, keyn, deterministic);
     IF maxchars IS NOT NULL THEN
         -- ciphertexts are longer than the plaintext: the trigger keeps the limit
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE pg_catalog.varchar', tbl, col);
     END IF;
-    PERFORM privacy._registry_write(tbl, col, keyn, deterministic, tname,
-                                    'privacy:' OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text,
-                                    maxchars);
     PERFORM privacy._rebuild_protection(tbl, acl);
+    -- every existing value is data to protect, even one that looks like a ciphertext
     RETURN privacy._batch_update(tbl,
-               pg_catalog.format('%I = %I', col, col),
-               pg_catalog.format('%I IS NOT NULL AND NOT privacy.is_ciphertext(%I)', col, col),
+               pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col, ctx),
+               pg_catalog.format('%I IS NOT NULL', col),
                batch);
 END
 $$;
@@ -299,36 +317,46 @@ COMMENT ON FUNCTION privacy.reencrypt(regclass, name, int, text) IS
   'Moves a column''s ciphertexts to the active version of their key, batch rows per UPDATE; audited';
 REVOKE ALL ON FUNCTION privacy.reencrypt(regclass, name, int, text) FROM PUBLIC;
 
--- Keep the registry in step with DDL: dropped tables and columns leave it (and
--- the trigger and view are rebuilt); renaming a protected column is refused.
+-- Keep the registry in step with DDL.  Dropped tables leave the registry;
+-- dropping or renaming a protected column is refused (unprotect it first); a
+-- renamed table's _decrypted view follows the new name.  These run as the
+-- extension owner, so they only ever touch rows of the objects the command
+-- itself dropped or altered, and build no SQL from registry text.
 CREATE FUNCTION privacy._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    t regclass;
+    r record;
 BEGIN
+    SELECT p.tbl::pg_catalog.oid AS relid, p.col INTO r
+      FROM privacy.protected_columns p
+      JOIN pg_catalog.pg_event_trigger_dropped_objects() d
+        ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid
+       AND d.objsubid OPERATOR(pg_catalog.>) 0
+     WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid OPERATOR(pg_catalog.=) p.tbl
+                          AND a.attname OPERATOR(pg_catalog.=) p.col AND NOT a.attisdropped)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop protected column "%" of table "%"', r.col, r.relid::pg_catalog.regclass
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Call privacy.unprotect_column() first.';
+    END IF;
+
     UPDATE privacy.protected_columns p SET view = NULL
       FROM pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
        AND d.objsubid OPERATOR(pg_catalog.=) 0
        AND p.view::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
-    FOR t IN
-        DELETE FROM privacy.protected_columns p
-         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                            WHERE a.attrelid OPERATOR(pg_catalog.=) p.tbl
-                              AND a.attname OPERATOR(pg_catalog.=) p.col
-                              AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
-           AND EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() d
-                        WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                          AND d.objid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid)
-        RETURNING p.tbl
-    LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t) THEN
-            PERFORM privacy._rebuild_protection(t, NULL);
-        END IF;
-    END LOOP;
+    DELETE FROM privacy.protected_columns p
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND d.objid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid;
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._on_sql_drop() FROM PUBLIC;
@@ -342,22 +370,52 @@ AS $$
 DECLARE
     r record;
 BEGIN
-    SELECT p.tbl, p.col INTO r FROM privacy.protected_columns p
-     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+    FOR r IN
+        SELECT DISTINCT p.tbl::pg_catalog.oid AS relid, p.col, p.view::pg_catalog.oid AS view,
+               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                         WHERE a.attrelid OPERATOR(pg_catalog.=) p.tbl
-                          AND a.attname OPERATOR(pg_catalog.=) p.col
-                          AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'cannot rename protected column "%" of table "%"', r.col, r.tbl
-            USING ERRCODE = 'object_in_use',
-                  HINT = 'Call privacy.unprotect_column() first, rename, then protect the column again.';
-    END IF;
+                          AND a.attname OPERATOR(pg_catalog.=) p.col AND NOT a.attisdropped) AS col_exists
+          FROM privacy.protected_columns p
+          JOIN pg_catalog.pg_event_trigger_ddl_commands() d
+            ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND d.objid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid
+    LOOP
+        IF NOT r.col_exists THEN
+            RAISE EXCEPTION 'cannot rename protected column "%" of table "%"', r.col, r.relid::pg_catalog.regclass
+                USING ERRCODE = 'object_in_use',
+                      HINT = 'Call privacy.unprotect_column() first, rename, then protect the column again.';
+        END IF;
+        -- a renamed table's view follows, unless that name is taken
+        IF r.view IS NOT NULL THEN
+            PERFORM privacy._rename_decrypted_view(r.relid, r.view);
+        END IF;
+    END LOOP;
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._on_ddl_end() FROM PUBLIC;
 CREATE EVENT TRIGGER privacy_ddl_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION privacy._on_ddl_end();
+
+-- Give a table's _decrypted view the table's current name, if that is free.
+CREATE FUNCTION privacy._rename_decrypted_view(relid oid, view oid) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    want name;
+    nsp  oid;
+BEGIN
+    SELECT (c.relname OPERATOR(pg_catalog.||) '_decrypted')::pg_catalog.name, c.relnamespace
+      INTO want, nsp FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid;
+    IF want IS NULL
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                   WHERE c.relname OPERATOR(pg_catalog.=) want AND c.relnamespace OPERATOR(pg_catalog.=) nsp) THEN
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('ALTER VIEW %s RENAME TO %I', view::pg_catalog.regclass, want);
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._rename_decrypted_view(oid, oid) FROM PUBLIC;
 
 CREATE FUNCTION privacy.protected_value(tbl regclass, col name, value text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_protected_value' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
