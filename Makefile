@@ -2,13 +2,14 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker
+MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
 SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql \
                 src/sql/crypto.sql src/sql/protect.sql src/sql/mask.sql \
-                src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql
+                src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql \
+                src/sql/subject.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 # Upgrade scripts (privacy--A--B.sql) are written by hand and kept in the repository.
 DATA        = $(wildcard $(EXTENSION)--*--*.sql)

@@ -17,6 +17,7 @@
 #include "mask.h"
 #include "protect.h"
 #include "retention.h"
+#include "subject.h"
 #include "tokenize.h"
 #include "views.h"
 #include "worker.h"
@@ -38,5 +39,6 @@ _PG_init(void)
 	ViewsInit();
 	RetentionInit();
 	WorkerInit();
+	SubjectInit();
 	MarkGUCPrefixReserved("privacy");
 }

@@ -1,0 +1,12 @@
+/*
+ * subject.c
+ */
+#include "postgres.h"
+
+#include "subject.h"
+
+/* Module initialisation. */
+void
+SubjectInit(void)
+{
+}

@@ -1,0 +1,9 @@
+/*
+ * subject.h
+ */
+#ifndef PRIVACY_SUBJECT_H
+#define PRIVACY_SUBJECT_H
+
+extern void SubjectInit(void);
+
+#endif
