@@ -1,0 +1,1296 @@
+-- Data subjects (GDPR Art. 15-21): where a subject's data lives, export,
+-- erasure with crypto-shredding, requests, the consent ledger and restriction.
+--
+-- Who may call what.  The public entry points that write bookkeeping
+-- (register_*, open_request, close_request, record_consent, restrict,
+-- unrestrict) are C functions that check the caller's rights and then run
+-- their PL/pgSQL implementation (privacy._<name>) as the extension owner.
+-- export_subject and erase_subject read and change the registered tables with
+-- the caller's own privileges (a DPO role needs SELECT, and for erasure DELETE
+-- and UPDATE, on them; plaintext of protected columns only with the rights to
+-- the table's _decrypted view); only their bookkeeping (ledger, holds, key
+-- destruction, deletion log) runs as the extension owner.  None of them is
+-- executable by PUBLIC but is_restricted() (masked views filter on it) and
+-- subject_key_name(); privacy.grant_subject_rights(role) grants the set.
+
+CREATE TABLE privacy.subject_tables (
+    tbl               regclass PRIMARY KEY,
+    subject_column    name,
+    categories        text[],
+    purpose           text,
+    on_erasure        text NOT NULL DEFAULT 'delete' CHECK (on_erasure IN ('delete', 'anonymize', 'retain')),
+    source            text,
+    provided          boolean NOT NULL DEFAULT false,
+    retention         text,
+    tokenized_columns name[] NOT NULL DEFAULT '{}',
+    registered_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    registered_by     name NOT NULL
+);
+REVOKE ALL ON privacy.subject_tables FROM PUBLIC;
+GRANT SELECT ON privacy.subject_tables TO PUBLIC;
+COMMENT ON TABLE privacy.subject_tables IS
+  'Tables holding personal data of data subjects: subject column (NULL: reached through foreign keys), categories, purpose, on-erasure rule';
+SELECT pg_catalog.pg_extension_config_dump('privacy.subject_tables', '');
+
+CREATE TABLE privacy.recipients (
+    id            serial PRIMARY KEY,
+    name          text NOT NULL,
+    purpose       text,
+    country       text,
+    safeguard     text,
+    tbl           regclass,
+    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE UNIQUE INDEX recipients_name_tbl_idx ON privacy.recipients (name, (COALESCE(tbl::oid, 0::oid)));
+REVOKE ALL ON privacy.recipients FROM PUBLIC;
+GRANT SELECT ON privacy.recipients TO PUBLIC;
+COMMENT ON TABLE privacy.recipients IS
+  'Recipients of personal data and transfers (country, safeguard), for one table or (tbl NULL) every subject table';
+SELECT pg_catalog.pg_extension_config_dump('privacy.recipients', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.recipients_id_seq', '');
+
+CREATE TABLE privacy.requests (
+    id        serial PRIMARY KEY,
+    subject   text NOT NULL,
+    kind      text NOT NULL CHECK (kind IN ('access', 'erasure', 'rectification', 'restriction',
+                                            'objection', 'portability')),
+    received  timestamptz NOT NULL,
+    due       timestamptz NOT NULL,
+    opened_by name NOT NULL,
+    closed_at timestamptz,
+    closed_by name,
+    outcome   text
+);
+CREATE INDEX requests_subject_idx ON privacy.requests (subject);
+CREATE INDEX requests_open_due_idx ON privacy.requests (due) WHERE closed_at IS NULL;
+REVOKE ALL ON privacy.requests FROM PUBLIC;
+COMMENT ON TABLE privacy.requests IS 'Data-subject requests, their deadline and outcome';
+SELECT pg_catalog.pg_extension_config_dump('privacy.requests', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.requests_id_seq', '');
+
+CREATE TABLE privacy.consents (
+    id          bigserial PRIMARY KEY,
+    subject     text NOT NULL,
+    purpose     text NOT NULL,
+    granted     boolean NOT NULL,
+    source      text,
+    recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    recorded_by name NOT NULL
+);
+CREATE INDEX consents_subject_purpose_idx ON privacy.consents (subject, purpose, id);
+REVOKE ALL ON privacy.consents FROM PUBLIC;
+COMMENT ON TABLE privacy.consents IS
+  'Consent ledger, append-only: the latest record per subject and purpose is in force';
+SELECT pg_catalog.pg_extension_config_dump('privacy.consents', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.consents_id_seq', '');
+
+CREATE FUNCTION privacy._consents_append_only() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'privacy.consents is append-only'
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = pg_catalog.format('%s is not allowed on the consent ledger; record a new consent instead.', TG_OP),
+              HINT = 'A superuser may disable trigger consents_append_only for maintenance.';
+END
+$$;
+COMMENT ON FUNCTION privacy._consents_append_only() IS 'Refuses UPDATE, DELETE and TRUNCATE of the consent ledger';
+REVOKE ALL ON FUNCTION privacy._consents_append_only() FROM PUBLIC;
+CREATE TRIGGER consents_append_only
+    BEFORE UPDATE OR DELETE ON privacy.consents
+    FOR EACH ROW EXECUTE FUNCTION privacy._consents_append_only();
+CREATE TRIGGER consents_no_truncate
+    BEFORE TRUNCATE ON privacy.consents
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy._consents_append_only();
+
+CREATE TABLE privacy.restrictions (
+    subject       text PRIMARY KEY,
+    reason        text,
+    restricted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    restricted_by name NOT NULL
+);
+REVOKE ALL ON privacy.restrictions FROM PUBLIC;
+COMMENT ON TABLE privacy.restrictions IS 'Subjects under restriction of processing (GDPR Art. 18)';
+SELECT pg_catalog.pg_extension_config_dump('privacy.restrictions', '');
+
+-- ---------------------------------------------------------------- registry
+
+-- Tables where subjects' data lives: registered tables with a subject column
+-- (depth 0), then, level by level, every table with a foreign key to one
+-- already found (registered without a subject column, or not registered).
+-- Each table appears once, at its shallowest depth; cycles end the walk.
+CREATE FUNCTION privacy._subject_graph()
+RETURNS TABLE (relid oid, subject_column name, depth int)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    seen     oid[];
+    frontier oid[];
+    nxt      oid[];
+    d        int := 0;
+BEGIN
+    SELECT COALESCE(pg_catalog.array_agg(s.tbl::pg_catalog.oid), '{}') INTO frontier
+      FROM privacy.subject_tables s WHERE s.subject_column IS NOT NULL;
+    seen := frontier;
+    RETURN QUERY SELECT s.tbl::pg_catalog.oid, s.subject_column, 0
+                   FROM privacy.subject_tables s WHERE s.subject_column IS NOT NULL;
+    WHILE pg_catalog.cardinality(frontier) OPERATOR(pg_catalog.>) 0 LOOP
+        d := d OPERATOR(pg_catalog.+) 1;
+        SELECT pg_catalog.array_agg(DISTINCT c.conrelid) INTO nxt
+          FROM pg_catalog.pg_constraint c
+          JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) c.conrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace
+         WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND c.conparentid OPERATOR(pg_catalog.=) 0
+           AND c.confrelid OPERATOR(pg_catalog.=) ANY (frontier)
+           AND NOT c.conrelid OPERATOR(pg_catalog.=) ANY (seen)
+           AND n.nspname NOT IN ('privacy', 'pg_catalog', 'information_schema');
+        EXIT WHEN nxt IS NULL;
+        seen := seen OPERATOR(pg_catalog.||) nxt;
+        frontier := nxt;
+        RETURN QUERY SELECT x, NULL::pg_catalog.name, d FROM pg_catalog.unnest(nxt) x;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_graph() IS
+  'Registered subject tables and the tables reaching them through foreign keys, with their depth';
+
+-- Foreign keys between tables of the subject graph: child columns, parent columns.
+CREATE FUNCTION privacy._subject_edges(tbls oid[])
+RETURNS TABLE (child oid, parent oid, child_cols name[], parent_cols name[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.conrelid, c.confrelid,
+           ARRAY(SELECT a.attname FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY k(n, i)
+                   JOIN pg_catalog.pg_attribute a
+                     ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attnum OPERATOR(pg_catalog.=) k.n
+                  ORDER BY k.i),
+           ARRAY(SELECT a.attname FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY k(n, i)
+                   JOIN pg_catalog.pg_attribute a
+                     ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid AND a.attnum OPERATOR(pg_catalog.=) k.n
+                  ORDER BY k.i)
+      FROM pg_catalog.pg_constraint c
+     WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND c.conparentid OPERATOR(pg_catalog.=) 0
+       AND c.conrelid OPERATOR(pg_catalog.=) ANY (tbls) AND c.confrelid OPERATOR(pg_catalog.=) ANY (tbls)
+     ORDER BY c.conrelid, c.oid
+$$;
+COMMENT ON FUNCTION privacy._subject_edges(oid[]) IS
+  'Foreign keys among the given tables, as column-name lists of child and parent';
+
+-- Whether some index of tbl starts with exactly these columns (in any order).
+CREATE FUNCTION privacy._has_leading_index(tbl oid, cols name[]) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index i
+         WHERE i.indrelid OPERATOR(pg_catalog.=) tbl AND i.indisvalid
+           AND pg_catalog.cardinality(cols) OPERATOR(pg_catalog.<=) i.indnkeyatts
+           AND (SELECT pg_catalog.array_agg(a.attname ORDER BY a.attname)
+                  FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+                   AND a.attnum OPERATOR(pg_catalog.=) ANY ((i.indkey::pg_catalog.int2[])[0:pg_catalog.cardinality(cols) OPERATOR(pg_catalog.-) 1]))
+               OPERATOR(pg_catalog.=) (SELECT pg_catalog.array_agg(c ORDER BY c) FROM pg_catalog.unnest(cols) c))
+$$;
+COMMENT ON FUNCTION privacy._has_leading_index(oid, name[]) IS
+  'Whether an index of the table leads with the given columns';
+
+-- WARNING with the CREATE INDEX to run for every subject column and followed
+-- foreign key without an index: export and erasure would scan those tables.
+CREATE FUNCTION privacy._subject_index_warnings() RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g      record;
+    tbls   oid[];
+    n      int := 0;
+    stmt   text;
+BEGIN
+    SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
+    FOR g IN
+        SELECT x.relid AS tbl, ARRAY[x.subject_column] AS cols
+          FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL
+        UNION ALL
+        SELECT e.child, e.child_cols FROM privacy._subject_edges(tbls) e
+    LOOP
+        CONTINUE WHEN privacy._has_leading_index(g.tbl, g.cols);
+        stmt := pg_catalog.format('CREATE INDEX ON %s (%s)', g.tbl::pg_catalog.regclass,
+                    (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') FROM pg_catalog.unnest(g.cols) c));
+        RAISE WARNING 'no index on %(%): exporting and erasing a subject will scan the table',
+                      g.tbl::pg_catalog.regclass, pg_catalog.array_to_string(g.cols, ', ')
+            USING HINT = pg_catalog.format('Run: %s;', stmt);
+        n := n OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_index_warnings() IS
+  'Warns, with the CREATE INDEX to run, about subject columns and followed foreign keys without an index';
+
+CREATE FUNCTION privacy._register_subject_table(tbl regclass, subject_column name, categories text[],
+                                                purpose text, on_erasure text, source text,
+                                                provided boolean, retention text, tokenized_columns name[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c name;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF (SELECT r.relkind FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF COALESCE(on_erasure, '') NOT IN ('delete', 'anonymize', 'retain') THEN
+        RAISE EXCEPTION 'invalid on_erasure rule "%"', on_erasure
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''delete'', ''anonymize'' or ''retain''.';
+    END IF;
+    FOREACH c IN ARRAY ARRAY[subject_column] OPERATOR(pg_catalog.||) COALESCE(tokenized_columns, '{}') LOOP
+        IF c IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) c
+                  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', c, tbl USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    INSERT INTO privacy.subject_tables AS s
+           (tbl, subject_column, categories, purpose, on_erasure, source, provided, retention,
+            tokenized_columns, registered_by)
+    VALUES (tbl, subject_column, categories, purpose, on_erasure, source, COALESCE(provided, false),
+            retention, COALESCE(tokenized_columns, '{}'), session_user)
+    ON CONFLICT ON CONSTRAINT subject_tables_pkey DO UPDATE
+       SET subject_column = EXCLUDED.subject_column, categories = EXCLUDED.categories,
+           purpose = EXCLUDED.purpose, on_erasure = EXCLUDED.on_erasure, source = EXCLUDED.source,
+           provided = EXCLUDED.provided, retention = EXCLUDED.retention,
+           tokenized_columns = EXCLUDED.tokenized_columns, registered_at = pg_catalog.now(),
+           registered_by = EXCLUDED.registered_by;
+    PERFORM privacy._subject_index_warnings();
+END
+$$;
+COMMENT ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) IS
+  'Implementation of register_subject_table, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) FROM PUBLIC;
+
+CREATE FUNCTION privacy.register_subject_table(tbl regclass, subject_column name,
+                                               categories text[] DEFAULT NULL, purpose text DEFAULT NULL,
+                                               on_erasure text DEFAULT 'delete', source text DEFAULT NULL,
+                                               provided boolean DEFAULT false, retention text DEFAULT NULL,
+                                               tokenized_columns name[] DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) IS
+  'Registers a table holding subjects'' data (table owner only); subject_column NULL: rows are found through foreign keys';
+
+CREATE FUNCTION privacy._unregister_subject_table(tbl regclass) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM privacy.subject_tables s WHERE s.tbl OPERATOR(pg_catalog.=) $1;
+$$;
+COMMENT ON FUNCTION privacy._unregister_subject_table(regclass) IS
+  'Implementation of unregister_subject_table, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._unregister_subject_table(regclass) FROM PUBLIC;
+
+CREATE FUNCTION privacy.unregister_subject_table(tbl regclass) RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.unregister_subject_table(regclass) IS
+  'Removes a table from the subject registry (table owner only)';
+
+CREATE FUNCTION privacy._register_recipient(name text, purpose text, country text, safeguard text, tbl regclass)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rid int;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'recipient name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    DELETE FROM privacy.recipients r
+     WHERE r.name OPERATOR(pg_catalog.=) $1
+       AND COALESCE(r.tbl::pg_catalog.oid, 0::pg_catalog.oid) OPERATOR(pg_catalog.=) COALESCE($5::pg_catalog.oid, 0::pg_catalog.oid);
+    INSERT INTO privacy.recipients (name, purpose, country, safeguard, tbl)
+    VALUES ($1, $2, $3, $4, $5) RETURNING id INTO rid;
+    RETURN rid;
+END
+$$;
+COMMENT ON FUNCTION privacy._register_recipient(text, text, text, text, regclass) IS
+  'Implementation of register_recipient, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._register_recipient(text, text, text, text, regclass) FROM PUBLIC;
+
+CREATE FUNCTION privacy.register_recipient(name text, purpose text DEFAULT NULL, country text DEFAULT NULL,
+                                           safeguard text DEFAULT NULL, tbl regclass DEFAULT NULL)
+RETURNS int
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.register_recipient(text, text, text, text, regclass) IS
+  'Records a recipient of personal data (country, transfer safeguard) for one table or, tbl NULL, all; returns its id';
+REVOKE ALL ON FUNCTION privacy.register_recipient(text, text, text, text, regclass) FROM PUBLIC;
+
+-- On-erasure rule of every table of the graph: registered tables their own;
+-- followed tables not registered inherit the strictest of their parents
+-- (retain over anonymize over delete).
+CREATE FUNCTION privacy._subject_rules()
+RETURNS TABLE (relid oid, subject_column name, depth int, on_erasure text, registered boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g      record;
+    rules  jsonb := '{}';
+    tbls   oid[];
+    rank   text[] := ARRAY['delete', 'anonymize', 'retain'];
+    best   int;
+BEGIN
+    SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
+    FOR g IN SELECT x.relid, x.subject_column, x.depth, s.on_erasure
+               FROM privacy._subject_graph() x
+               LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) x.relid
+              ORDER BY x.depth, x.relid LOOP
+        IF g.on_erasure IS NULL THEN
+            SELECT COALESCE(pg_catalog.max(pg_catalog.array_position(rank, rules OPERATOR(pg_catalog.->>) e.parent::pg_catalog.text)), 1)
+              INTO best
+              FROM privacy._subject_edges(tbls) e
+             WHERE e.child OPERATOR(pg_catalog.=) g.relid AND e.parent OPERATOR(pg_catalog.<>) g.relid;
+            g.on_erasure := rank[best];
+        END IF;
+        rules := rules OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(g.relid::pg_catalog.text, g.on_erasure);
+        relid := g.relid; subject_column := g.subject_column; depth := g.depth;
+        on_erasure := g.on_erasure;
+        registered := EXISTS (SELECT 1 FROM privacy.subject_tables s WHERE s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) g.relid);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_rules() IS
+  'Every table of the subject graph with its on-erasure rule (followed tables inherit the strictest parent rule)';
+
+-- Retention policies of a table (privacy.retention_policies, if retention is installed).
+CREATE FUNCTION privacy._subject_retention(tbl oid) RETURNS TABLE (keep interval, action text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('privacy.retention_policies') IS NOT NULL THEN
+        RETURN QUERY EXECUTE 'SELECT p.keep, p.action::pg_catalog.text FROM privacy.retention_policies p '
+                             'WHERE p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1' USING tbl;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_retention(oid) IS
+  'Retention policy of a table from privacy.retention_policies, when that table exists';
+
+-- Masking rules of a table (privacy.masking_rules, if masking rules are installed).
+CREATE FUNCTION privacy._subject_mask_rules(tbl oid) RETURNS TABLE (col name, expr text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('privacy.masking_rules') IS NOT NULL THEN
+        RETURN QUERY EXECUTE 'SELECT m.col::pg_catalog.name, m.expr::pg_catalog.text FROM privacy.masking_rules m '
+                             'WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1 ORDER BY m.col' USING tbl;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_mask_rules(oid) IS
+  'Masking rules (column, expression) of a table from privacy.masking_rules, when that table exists';
+
+CREATE FUNCTION privacy._subject_masked(tbl oid, col name) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM privacy._subject_mask_rules(tbl) m WHERE m.col OPERATOR(pg_catalog.=) $2)
+$$;
+COMMENT ON FUNCTION privacy._subject_masked(oid, name) IS 'Whether a column has a masking rule';
+
+-- Record of processing: one row per column of every table holding subjects' data.
+CREATE VIEW privacy.data_map AS
+SELECT g.relid::pg_catalog.regclass AS tbl,
+       a.attname AS col,
+       g.subject_column IS NOT NULL AND a.attname OPERATOR(pg_catalog.=) g.subject_column AS subject_column,
+       CASE WHEN g.registered THEN 'registered' ELSE 'foreign key' END AS reached_by,
+       g.depth,
+       s.categories, s.purpose,
+       COALESCE(s.retention, (SELECT pg_catalog.string_agg(p.keep::pg_catalog.text, ', ')
+                                FROM privacy._subject_retention(g.relid) p)) AS retention,
+       g.on_erasure, s.source, COALESCE(s.provided, false) AS provided,
+       (SELECT pg_catalog.array_agg(r.name ORDER BY r.name) FROM privacy.recipients r
+         WHERE r.tbl IS NULL OR r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) g.relid) AS recipients,
+       EXISTS (SELECT 1 FROM privacy.protected_columns p
+                WHERE p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) g.relid AND p.col OPERATOR(pg_catalog.=) a.attname) AS encrypted,
+       COALESCE(a.attname OPERATOR(pg_catalog.=) ANY (s.tokenized_columns), false) AS tokenized,
+       privacy._subject_masked(g.relid, a.attname) AS masked
+  FROM privacy._subject_rules() g
+  JOIN pg_catalog.pg_attribute a
+    ON a.attrelid OPERATOR(pg_catalog.=) g.relid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+  LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) g.relid;
+REVOKE ALL ON privacy.data_map FROM PUBLIC;
+COMMENT ON VIEW privacy.data_map IS
+  'Record of processing: per column of every table holding subjects'' data, categories, purpose, retention, recipients, protection';
+
+-- Forget registry rows of dropped tables.
+CREATE FUNCTION privacy._subject_on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM privacy.subject_tables s
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND d.objid OPERATOR(pg_catalog.=) s.tbl::pg_catalog.oid;
+    DELETE FROM privacy.recipients r
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_on_sql_drop() IS 'Removes dropped tables from the subject registry';
+REVOKE ALL ON FUNCTION privacy._subject_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER privacy_subject_sql_drop ON sql_drop EXECUTE FUNCTION privacy._subject_on_sql_drop();
+
+-- ---------------------------------------------------------------- requests
+
+CREATE FUNCTION privacy._open_request(subject text, kind text, received timestamptz) RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    deadline interval;
+    rid      int;
+BEGIN
+    IF subject IS NULL OR kind IS NULL THEN
+        RAISE EXCEPTION 'subject and kind must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF kind NOT IN ('access', 'erasure', 'rectification', 'restriction', 'objection', 'portability') THEN
+        RAISE EXCEPTION 'invalid request kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use access, erasure, rectification, restriction, objection or portability.';
+    END IF;
+    BEGIN
+        deadline := pg_catalog.current_setting('privacy.request_deadline')::pg_catalog.interval;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+        RAISE EXCEPTION 'invalid value for privacy.request_deadline: "%"',
+                        pg_catalog.current_setting('privacy.request_deadline')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Set it to an interval, e.g. ''30 days''.';
+    END;
+    INSERT INTO privacy.requests (subject, kind, received, due, opened_by)
+    VALUES (subject, kind, COALESCE(received, pg_catalog.now()),
+            COALESCE(received, pg_catalog.now()) OPERATOR(pg_catalog.+) deadline, session_user)
+    RETURNING id INTO rid;
+    RETURN rid;
+END
+$$;
+COMMENT ON FUNCTION privacy._open_request(text, text, timestamptz) IS
+  'Implementation of open_request, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._open_request(text, text, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION privacy.open_request(subject text, kind text, received timestamptz DEFAULT pg_catalog.now())
+RETURNS int
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.open_request(text, text, timestamptz) IS
+  'Records a data-subject request (access, erasure, rectification, restriction, objection, portability) due after privacy.request_deadline; returns its id';
+REVOKE ALL ON FUNCTION privacy.open_request(text, text, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION privacy._close_request(id int, outcome text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy.requests r SET closed_at = pg_catalog.now(), closed_by = session_user,
+                                  outcome = $2
+     WHERE r.id OPERATOR(pg_catalog.=) $1 AND r.closed_at IS NULL;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM privacy.requests r WHERE r.id OPERATOR(pg_catalog.=) $1) THEN
+            RAISE EXCEPTION 'request % is already closed', $1 USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        RAISE EXCEPTION 'request % does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION privacy._close_request(int, text) IS
+  'Implementation of close_request, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._close_request(int, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.close_request(id int, outcome text) RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.close_request(int, text) IS 'Closes an open data-subject request with its outcome';
+REVOKE ALL ON FUNCTION privacy.close_request(int, text) FROM PUBLIC;
+
+CREATE VIEW privacy.open_requests AS
+SELECT r.id, r.subject, r.kind, r.received, r.due,
+       pg_catalog.ceil(pg_catalog.date_part('epoch', r.due OPERATOR(pg_catalog.-) pg_catalog.now())
+                       OPERATOR(pg_catalog./) 86400)::int AS days_remaining,
+       r.opened_by
+  FROM privacy.requests r
+ WHERE r.closed_at IS NULL;
+REVOKE ALL ON privacy.open_requests FROM PUBLIC;
+COMMENT ON VIEW privacy.open_requests IS 'Open data-subject requests with the days left before their deadline (negative: overdue)';
+
+CREATE VIEW privacy.overdue_requests AS
+SELECT r.id, r.subject, r.kind, r.received, r.due,
+       pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) r.due)
+                        OPERATOR(pg_catalog./) 86400)::int AS days_overdue,
+       r.opened_by
+  FROM privacy.requests r
+ WHERE r.closed_at IS NULL AND r.due OPERATOR(pg_catalog.<) pg_catalog.now();
+REVOKE ALL ON privacy.overdue_requests FROM PUBLIC;
+COMMENT ON VIEW privacy.overdue_requests IS 'Open data-subject requests past their deadline, with the days overdue';
+
+-- ---------------------------------------------------------------- consent
+
+CREATE FUNCTION privacy._record_consent(subject text, purpose text, granted boolean, source text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cid bigint;
+BEGIN
+    IF subject IS NULL OR purpose IS NULL OR granted IS NULL THEN
+        RAISE EXCEPTION 'subject, purpose and granted must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO privacy.consents (subject, purpose, granted, source, recorded_by)
+    VALUES (subject, purpose, granted, source, session_user) RETURNING id INTO cid;
+    RETURN cid;
+END
+$$;
+COMMENT ON FUNCTION privacy._record_consent(text, text, boolean, text) IS
+  'Implementation of record_consent, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._record_consent(text, text, boolean, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.record_consent(subject text, purpose text, granted boolean, source text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.record_consent(text, text, boolean, text) IS
+  'Appends a consent (granted true) or withdrawal (false) for a subject and purpose to the ledger; returns its id';
+REVOKE ALL ON FUNCTION privacy.record_consent(text, text, boolean, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.has_consent(subject text, purpose text) RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE((SELECT c.granted FROM privacy.consents c
+                      WHERE c.subject OPERATOR(pg_catalog.=) $1 AND c.purpose OPERATOR(pg_catalog.=) $2
+                      ORDER BY c.id DESC LIMIT 1), false)
+$$;
+COMMENT ON FUNCTION privacy.has_consent(text, text) IS
+  'Whether the subject''s latest consent record for the purpose grants it; no record means no consent';
+REVOKE ALL ON FUNCTION privacy.has_consent(text, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.consent_history(subject text)
+RETURNS TABLE (id bigint, purpose text, granted boolean, source text, recorded_at timestamptz, recorded_by name)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.id, c.purpose, c.granted, c.source, c.recorded_at, c.recorded_by
+      FROM privacy.consents c WHERE c.subject OPERATOR(pg_catalog.=) $1 ORDER BY c.id
+$$;
+COMMENT ON FUNCTION privacy.consent_history(text) IS 'Every consent record of a subject, oldest first';
+REVOKE ALL ON FUNCTION privacy.consent_history(text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------- restriction
+
+CREATE FUNCTION privacy._restrict(subject text, reason text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF subject IS NULL THEN
+        RAISE EXCEPTION 'subject must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO privacy.restrictions (subject, reason, restricted_by)
+    VALUES (subject, reason, session_user) ON CONFLICT ON CONSTRAINT restrictions_pkey DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION privacy._restrict(text, text) IS 'Implementation of restrict, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._restrict(text, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.restrict(subject text, reason text DEFAULT NULL) RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.restrict(text, text) IS
+  'Restricts processing of a subject''s data (GDPR Art. 18): masked views leave the subject out; false if already restricted';
+REVOKE ALL ON FUNCTION privacy.restrict(text, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy._unrestrict(subject text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION privacy._unrestrict(text) IS 'Implementation of unrestrict, run as the extension owner';
+REVOKE ALL ON FUNCTION privacy._unrestrict(text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.unrestrict(subject text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.unrestrict(text) IS 'Lifts the restriction of processing of a subject; false if none was in force';
+REVOKE ALL ON FUNCTION privacy.unrestrict(text) FROM PUBLIC;
+
+-- Executable by PUBLIC: masked views filter rows with it.
+CREATE FUNCTION privacy.is_restricted(subject text) RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1)
+$$;
+COMMENT ON FUNCTION privacy.is_restricted(text) IS 'Whether processing of the subject''s data is restricted';
+
+-- ---------------------------------------------------------------- per-subject keys
+
+CREATE FUNCTION privacy.subject_key_name(subject text) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_subject_key_name' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.subject_key_name(text) IS
+  'Name of a subject''s own key: ''subject:'' and 32 hex digits of SHA-256 of the subject';
+
+CREATE FUNCTION privacy.encrypt_for_subject(subject text, data text, context text DEFAULT NULL) RETURNS bytea
+AS 'MODULE_PATHNAME', 'privacy_encrypt_for_subject' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.encrypt_for_subject(text, text, text) IS
+  'Encrypts under the subject''s own key (created on first use); erase_subject destroys it, and with it every such ciphertext, backups included';
+REVOKE ALL ON FUNCTION privacy.encrypt_for_subject(text, text, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------- export and erasure
+
+-- A row's identity during one export or erasure: "tableoid:ctid" (unique in a
+-- partitioned table too).  _key_match is the predicate selecting the rows of
+-- alias t whose ctids are $1 and identities $2 (a TID scan, not a table scan).
+CREATE FUNCTION privacy._key_expr(alias text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('(%1$I.tableoid::pg_catalog.text OPERATOR(pg_catalog.||) '':'' '
+                             'OPERATOR(pg_catalog.||) %1$I.ctid::pg_catalog.text)', alias)
+$$;
+COMMENT ON FUNCTION privacy._key_expr(text) IS 'SQL expression of a row identity (tableoid:ctid) of a table alias';
+
+CREATE FUNCTION privacy._key_match(alias text, ctids int, keys int) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%1$I.ctid OPERATOR(pg_catalog.=) ANY ($%2$s) AND %3$s OPERATOR(pg_catalog.=) ANY ($%4$s)',
+                             alias, ctids, privacy._key_expr(alias), keys)
+$$;
+COMMENT ON FUNCTION privacy._key_match(text, int, int) IS
+  'SQL predicate: rows of a table alias whose ctids and identities are the given parameters';
+
+CREATE FUNCTION privacy._key_ctids(keys text[]) RETURNS tid[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(pg_catalog.array_agg(pg_catalog.split_part(k, ':', 2)::pg_catalog.tid), '{}')
+      FROM pg_catalog.unnest(keys) k
+$$;
+COMMENT ON FUNCTION privacy._key_ctids(text[]) IS 'ctids of row identities';
+
+-- Keys of a jsonb map (relid -> row identities) as text[] ('{}' when absent).
+CREATE FUNCTION privacy._keys_of(sets jsonb, relid oid) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(pg_catalog.array_agg(k), '{}')
+      FROM pg_catalog.jsonb_array_elements_text(COALESCE(sets OPERATOR(pg_catalog.->) relid::pg_catalog.text, '[]')) k
+$$;
+COMMENT ON FUNCTION privacy._keys_of(jsonb, oid) IS 'Row identities recorded for a table in a jsonb map';
+
+-- The subject's rows, per table: registered tables by their subject column
+-- (through its index), then every followed table through its foreign keys to
+-- rows already found, until nothing is added (so cycles end).  Runs with the
+-- caller's rights.  Returns {relid: [row identity, ...]}.
+CREATE FUNCTION privacy._subject_rows(subject text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g      record;
+    e      record;
+    sets   jsonb := '{}';
+    tbls   oid[];
+    roots  oid[];
+    queue  oid[];
+    t      oid;
+    typ    text;
+    keys   text[];
+    cur    text[];
+    added  text[];
+BEGIN
+    SELECT pg_catalog.array_agg(x.relid), pg_catalog.array_agg(x.relid) FILTER (WHERE x.subject_column IS NOT NULL)
+      INTO tbls, roots FROM privacy._subject_graph() x;
+    queue := '{}';
+    FOR g IN SELECT x.relid, x.subject_column FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL LOOP
+        SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO typ FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid OPERATOR(pg_catalog.=) g.relid AND a.attname OPERATOR(pg_catalog.=) g.subject_column;
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT COALESCE(pg_catalog.array_agg(%s), ''{}'') FROM %s t '
+                                      'WHERE t.%I OPERATOR(pg_catalog.=) $1::%s',
+                                      privacy._key_expr('t'), g.relid::pg_catalog.regclass, g.subject_column, typ)
+               INTO keys USING subject;
+        EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range
+                    OR invalid_datetime_format OR datetime_field_overflow THEN
+            keys := '{}';       -- not an identifier of this column's type: no rows here
+        END;
+        IF pg_catalog.cardinality(keys) OPERATOR(pg_catalog.>) 0 THEN
+            sets := sets OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(g.relid::pg_catalog.text, keys);
+            queue := queue OPERATOR(pg_catalog.||) g.relid;
+        END IF;
+    END LOOP;
+
+    WHILE pg_catalog.cardinality(queue) OPERATOR(pg_catalog.>) 0 LOOP
+        t := queue[1];
+        queue := queue[2:];
+        keys := privacy._keys_of(sets, t);
+        FOR e IN SELECT * FROM privacy._subject_edges(tbls) x
+                  WHERE x.parent OPERATOR(pg_catalog.=) t AND NOT x.child OPERATOR(pg_catalog.=) ANY (roots) LOOP
+            EXECUTE pg_catalog.format(
+                'SELECT COALESCE(pg_catalog.array_agg(%s), ''{}'') FROM %s c WHERE (%s) IN (SELECT %s FROM %s p WHERE %s)',
+                privacy._key_expr('c'), e.child::pg_catalog.regclass,
+                (SELECT pg_catalog.string_agg('c.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.child_cols) x),
+                (SELECT pg_catalog.string_agg('p.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.parent_cols) x),
+                t::pg_catalog.regclass, privacy._key_match('p', 1, 2))
+               INTO added USING privacy._key_ctids(keys), keys;
+            cur := privacy._keys_of(sets, e.child);
+            added := ARRAY(SELECT k FROM pg_catalog.unnest(added) k EXCEPT SELECT k FROM pg_catalog.unnest(cur) k);
+            IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
+                sets := sets OPERATOR(pg_catalog.||)
+                        pg_catalog.jsonb_build_object(e.child::pg_catalog.text, cur OPERATOR(pg_catalog.||) added);
+                IF NOT e.child OPERATOR(pg_catalog.=) ANY (queue) THEN
+                    queue := queue OPERATOR(pg_catalog.||) e.child;
+                END IF;
+            END IF;
+        END LOOP;
+    END LOOP;
+    RETURN sets;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_rows(text) IS
+  'Row identities of a subject''s rows per table: subject columns, then foreign keys to any depth';
+REVOKE ALL ON FUNCTION privacy._subject_rows(text) FROM PUBLIC;
+
+-- Bookkeeping for an export or erasure, read as the extension owner: consent
+-- history, requests, restriction, holds on the tables of the subject graph
+-- (through privacy._subject_held(tbl, subject), provided by retention), and
+-- the request answered (given, or the latest open one of these kinds).
+CREATE FUNCTION privacy._subject_context(subject text, request_id int, kinds text[]) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    holds  jsonb := '[]';
+    g      record;
+    reason text;
+    rid    int := request_id;
+BEGIN
+    IF pg_catalog.to_regprocedure('privacy._subject_held(pg_catalog.regclass, pg_catalog.text)') IS NOT NULL THEN
+        FOR g IN SELECT x.relid FROM privacy._subject_graph() x ORDER BY x.depth, x.relid LOOP
+            EXECUTE 'SELECT privacy._subject_held($1, $2)' INTO reason USING g.relid::pg_catalog.regclass, subject;
+            IF reason IS NOT NULL THEN
+                holds := holds OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                             'table', g.relid::pg_catalog.regclass::pg_catalog.text,
+                             'relid', g.relid, 'reason', reason));
+            END IF;
+        END LOOP;
+    END IF;
+    IF rid IS NULL THEN
+        SELECT r.id INTO rid FROM privacy.requests r
+         WHERE r.subject OPERATOR(pg_catalog.=) $1 AND r.kind OPERATOR(pg_catalog.=) ANY (kinds)
+           AND r.closed_at IS NULL
+         ORDER BY r.received DESC, r.id DESC LIMIT 1;
+    ELSIF NOT EXISTS (SELECT 1 FROM privacy.requests r
+                       WHERE r.id OPERATOR(pg_catalog.=) rid AND r.subject OPERATOR(pg_catalog.=) $1) THEN
+        RAISE EXCEPTION 'request % is not a request of this subject', rid USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN pg_catalog.jsonb_build_object(
+        'request_id', rid,
+        'restricted', EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1),
+        'holds', holds,
+        'consents', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c) ORDER BY c.id)
+                                FROM privacy.consent_history($1) c), '[]'),
+        'requests', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                  'id', r.id, 'kind', r.kind, 'received', r.received, 'due', r.due,
+                                  'closed_at', r.closed_at, 'outcome', r.outcome) ORDER BY r.id)
+                                FROM privacy.requests r WHERE r.subject OPERATOR(pg_catalog.=) $1), '[]'));
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_context(text, int, text[]) IS
+  'Consent history, requests, restriction and holds of a subject, read as the extension owner for export and erasure';
+REVOKE ALL ON FUNCTION privacy._subject_context(text, int, text[]) FROM PUBLIC;
+
+-- Select list exporting a table's columns: protected columns decrypted when
+-- the caller owns the table or may read the column of its _decrypted view,
+-- else {"encrypted": true, "ciphertext": ...}; tokenized columns detokenized
+-- when the caller may call privacy.detokenize, else {"tokenized": true, "token": ...}.
+CREATE FUNCTION privacy._export_columns(tbl oid, tokenized name[]) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.string_agg(
+        CASE
+        WHEN p.context IS NOT NULL AND
+             ((SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c
+                WHERE c.oid OPERATOR(pg_catalog.=) $1)
+              OR (p.view IS NOT NULL AND pg_catalog.has_column_privilege(p.view::pg_catalog.oid, a.attname, 'SELECT')))
+        THEN pg_catalog.format('privacy._decrypt_column(t.%1$I, %2$L)::%3$s AS %1$I', a.attname, p.context, p.original_type)
+        WHEN p.context IS NOT NULL
+        THEN pg_catalog.format('pg_catalog.jsonb_build_object(''encrypted'', true, ''ciphertext'', t.%1$I) AS %1$I', a.attname)
+        WHEN a.attname OPERATOR(pg_catalog.=) ANY ($2)
+             AND pg_catalog.has_function_privilege('privacy.detokenize(pg_catalog.text, pg_catalog.text)', 'EXECUTE')
+        THEN pg_catalog.format('privacy.detokenize(t.%1$I::pg_catalog.text) AS %1$I', a.attname)
+        WHEN a.attname OPERATOR(pg_catalog.=) ANY ($2)
+        THEN pg_catalog.format('pg_catalog.jsonb_build_object(''tokenized'', true, ''token'', t.%1$I) AS %1$I', a.attname)
+        ELSE pg_catalog.format('t.%I', a.attname)
+        END, ', ' ORDER BY a.attnum)
+      FROM pg_catalog.pg_attribute a
+      LEFT JOIN privacy.protected_columns p
+        ON p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) a.attrelid AND p.col OPERATOR(pg_catalog.=) a.attname
+     WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION privacy._export_columns(oid, name[]) IS
+  'Select list of an export: plaintext of protected and tokenized columns for a caller allowed to read it, marked values otherwise';
+
+-- Processing metadata of one table of the subject graph.
+CREATE FUNCTION privacy._subject_processing(relid oid, on_erasure text) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'reached_by', CASE WHEN s.subject_column IS NOT NULL THEN 'subject column'
+                           ELSE 'foreign key' END,
+        'subject_column', s.subject_column,
+        'categories', COALESCE(pg_catalog.to_jsonb(s.categories), '[]'),
+        'purpose', s.purpose,
+        'retention', COALESCE(s.retention, (SELECT pg_catalog.string_agg(p.keep::pg_catalog.text, ', ')
+                                              FROM privacy._subject_retention($1) p)),
+        'on_erasure', $2,
+        'source', s.source,
+        'provided_by_subject', COALESCE(s.provided, false),
+        'recipients', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                    'name', r.name, 'purpose', r.purpose, 'country', r.country,
+                                    'safeguard', r.safeguard) ORDER BY r.name)
+                                  FROM privacy.recipients r
+                                 WHERE r.tbl IS NULL OR r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1), '[]'))
+      FROM (SELECT 1) one
+      LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1
+$$;
+COMMENT ON FUNCTION privacy._subject_processing(oid, text) IS
+  'Processing record of a table for an export: categories, purpose, retention, on-erasure rule, source, recipients';
+
+CREATE FUNCTION privacy._export_subject(subject text, ctx jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sets       jsonb := privacy._subject_rows(subject);
+    g          record;
+    keys       text[];
+    rows       jsonb;
+    tname      text;
+    data       jsonb := '{}';
+    processing jsonb := '{}';
+    portable   jsonb := '[]';
+BEGIN
+    FOR g IN SELECT x.*, COALESCE(s.tokenized_columns, '{}') AS tokenized, COALESCE(s.provided, false) AS provided
+               FROM privacy._subject_rules() x
+               LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) x.relid
+              ORDER BY x.depth, x.relid LOOP
+        tname := g.relid::pg_catalog.regclass::pg_catalog.text;
+        processing := processing OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                          tname, privacy._subject_processing(g.relid, g.on_erasure));
+        keys := privacy._keys_of(sets, g.relid);
+        CONTINUE WHEN pg_catalog.cardinality(keys) OPERATOR(pg_catalog.=) 0;
+        EXECUTE pg_catalog.format('SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), ''[]'') '
+                                  'FROM (SELECT %s FROM %s t WHERE %s ORDER BY t.ctid) r',
+                                  privacy._export_columns(g.relid, g.tokenized), g.relid::pg_catalog.regclass,
+                                  privacy._key_match('t', 1, 2))
+           INTO rows USING privacy._key_ctids(keys), keys;
+        data := data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(tname, rows);
+        IF g.provided THEN
+            portable := portable OPERATOR(pg_catalog.||) pg_catalog.to_jsonb(tname);
+        END IF;
+    END LOOP;
+    RETURN pg_catalog.jsonb_build_object(
+        'meta', pg_catalog.jsonb_build_object(
+            'subject', subject,
+            'generated_at', pg_catalog.clock_timestamp(),
+            'controller', pg_catalog.current_setting('privacy.controller'),
+            'request_id', ctx OPERATOR(pg_catalog.->) 'request_id',
+            'restricted', ctx OPERATOR(pg_catalog.->) 'restricted',
+            'format', 'privacy-export/1'),
+        'data', data,
+        'processing', processing,
+        'portability', pg_catalog.jsonb_build_object(
+            'tables', portable,
+            'note', 'Tables whose data the subject provided (GDPR Art. 20); their rows are under "data".'),
+        'consents', ctx OPERATOR(pg_catalog.->) 'consents',
+        'requests', ctx OPERATOR(pg_catalog.->) 'requests',
+        'holds', ctx OPERATOR(pg_catalog.->) 'holds');
+END
+$$;
+COMMENT ON FUNCTION privacy._export_subject(text, jsonb) IS
+  'Builds the export of a subject with the caller''s rights (called by export_subject)';
+REVOKE ALL ON FUNCTION privacy._export_subject(text, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION privacy.export_subject(subject text, request_id int DEFAULT NULL) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'privacy_export_subject' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.export_subject(text, int) IS
+  'Everything held about a subject (GDPR Art. 15 and 20): meta, data per table, processing, portability, consents, requests, holds; audited';
+REVOKE ALL ON FUNCTION privacy.export_subject(text, int) FROM PUBLIC;
+
+-- UPDATE the given rows of tbl with its masking rules; errors when it has none.
+CREATE FUNCTION privacy._anonymize_rows(tbl oid, keys text[], why text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sets text;
+    n    bigint;
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ') INTO sets
+      FROM privacy._subject_mask_rules(tbl) m;
+    IF sets IS NULL THEN
+        RAISE EXCEPTION 'cannot anonymize rows of table "%": it has no masking rules', tbl::pg_catalog.regclass
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = why,
+                  HINT = 'Give its personal columns masking rules (privacy.masking_rules), or change its on_erasure rule.';
+    END IF;
+    EXECUTE pg_catalog.format('UPDATE %s t SET %s WHERE %s', tbl::pg_catalog.regclass, sets,
+                              privacy._key_match('t', 1, 2))
+       USING privacy._key_ctids(keys), keys;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION privacy._anonymize_rows(oid, text[], text) IS
+  'Applies a table''s masking rules in place to the given rows';
+
+-- Erasure with the caller's rights (called by erase_subject).  Plans first,
+-- while row identities are stable: rows of held tables, of 'retain' and
+-- 'anonymize' tables stay; a row of a 'delete' table that a staying row
+-- references through a foreign key stays too, anonymized (to a fixed point).
+-- Then changes tables children first, so no foreign key breaks.
+CREATE FUNCTION privacy._erase_subject(subject text, reason text, ctx jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sets      jsonb := privacy._subject_rows(subject);
+    rules     jsonb := '{}';
+    actions   jsonb := '{}';
+    kept      jsonb := '{}';
+    forced    jsonb := '{}';
+    forced_by jsonb := '{}';
+    held      jsonb := '{}';
+    tbls      oid[];
+    remaining oid[];
+    pick      oid[];
+    ordered   oid[] := '{}';
+    g         record;
+    e         record;
+    t         oid;
+    keys      text[];
+    added     text[];
+    changed   boolean;
+    n         bigint;
+    report    jsonb := '[]';
+    entry     jsonb;
+    why       text;
+BEGIN
+    FOR g IN SELECT x.relid, x.on_erasure FROM privacy._subject_rules() x ORDER BY x.depth DESC, x.relid LOOP
+        tbls := tbls OPERATOR(pg_catalog.||) g.relid;
+        rules := rules OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(g.relid::pg_catalog.text, g.on_erasure);
+    END LOOP;
+    FOR g IN SELECT h OPERATOR(pg_catalog.->>) 'relid' AS relid, h OPERATOR(pg_catalog.->>) 'reason' AS reason
+               FROM pg_catalog.jsonb_array_elements(ctx OPERATOR(pg_catalog.->) 'holds') h LOOP
+        held := held OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(g.relid, g.reason);
+    END LOOP;
+    -- deepest first (the order of tbls)
+    remaining := ARRAY(SELECT r FROM pg_catalog.unnest(tbls) WITH ORDINALITY x(r, i)
+                        WHERE sets OPERATOR(pg_catalog.?) r::pg_catalog.text ORDER BY x.i);
+
+    -- plan
+    FOREACH t IN ARRAY remaining LOOP
+        actions := actions OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t::pg_catalog.text,
+                       CASE WHEN held OPERATOR(pg_catalog.?) t::pg_catalog.text THEN 'held'
+                            ELSE rules OPERATOR(pg_catalog.->>) t::pg_catalog.text END);
+        IF actions OPERATOR(pg_catalog.->>) t::pg_catalog.text OPERATOR(pg_catalog.<>) 'delete' THEN
+            kept := kept OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t::pg_catalog.text, sets OPERATOR(pg_catalog.->) t::pg_catalog.text);
+        END IF;
+    END LOOP;
+    LOOP
+        changed := false;
+        FOR e IN SELECT * FROM privacy._subject_edges(tbls) x
+                  WHERE actions OPERATOR(pg_catalog.->>) x.parent::pg_catalog.text OPERATOR(pg_catalog.=) 'delete'
+                    AND kept OPERATOR(pg_catalog.?) x.child::pg_catalog.text LOOP
+            keys := privacy._keys_of(kept, e.child);
+            EXECUTE pg_catalog.format(
+                'SELECT COALESCE(pg_catalog.array_agg(%s), ''{}'') FROM %s p WHERE %s AND EXISTS '
+                '(SELECT 1 FROM %s c WHERE (%s) OPERATOR(pg_catalog.=) (%s) AND %s)',
+                privacy._key_expr('p'), e.parent::pg_catalog.regclass, privacy._key_match('p', 1, 2),
+                e.child::pg_catalog.regclass,
+                (SELECT pg_catalog.string_agg('c.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.child_cols) x),
+                (SELECT pg_catalog.string_agg('p.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.parent_cols) x),
+                privacy._key_match('c', 3, 4))
+               INTO added
+              USING privacy._key_ctids(privacy._keys_of(sets, e.parent)), privacy._keys_of(sets, e.parent),
+                    privacy._key_ctids(keys), keys;
+            added := ARRAY(SELECT k FROM pg_catalog.unnest(added) k
+                           EXCEPT SELECT k FROM pg_catalog.unnest(privacy._keys_of(kept, e.parent)) k);
+            IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
+                kept := kept OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(e.parent::pg_catalog.text,
+                            privacy._keys_of(kept, e.parent) OPERATOR(pg_catalog.||) added);
+                forced := forced OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(e.parent::pg_catalog.text,
+                            privacy._keys_of(forced, e.parent) OPERATOR(pg_catalog.||) added);
+                forced_by := forced_by OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(e.parent::pg_catalog.text,
+                            COALESCE(forced_by OPERATOR(pg_catalog.->) e.parent::pg_catalog.text, '[]')
+                            OPERATOR(pg_catalog.||) pg_catalog.to_jsonb(e.child::pg_catalog.regclass::pg_catalog.text));
+                changed := true;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT changed;
+    END LOOP;
+
+    -- order: a table after every other table referencing it; in a cycle, the
+    -- deepest table first (its rows must not be referenced by then, e.g. a
+    -- nullable foreign key left NULL, or the erasure fails and changes nothing)
+    WHILE pg_catalog.cardinality(remaining) OPERATOR(pg_catalog.>) 0 LOOP
+        pick := ARRAY(SELECT r FROM pg_catalog.unnest(remaining) WITH ORDINALITY y(r, i)
+                       WHERE NOT EXISTS (SELECT 1 FROM privacy._subject_edges(tbls) x
+                                          WHERE x.parent OPERATOR(pg_catalog.=) r AND x.child OPERATOR(pg_catalog.<>) r
+                                            AND x.child OPERATOR(pg_catalog.=) ANY (remaining))
+                       ORDER BY y.i);
+        IF pg_catalog.cardinality(pick) OPERATOR(pg_catalog.=) 0 THEN
+            pick := remaining[1:1];
+        END IF;
+        ordered := ordered OPERATOR(pg_catalog.||) pick;
+        remaining := ARRAY(SELECT r FROM pg_catalog.unnest(remaining) WITH ORDINALITY y(r, i)
+                            WHERE NOT r OPERATOR(pg_catalog.=) ANY (pick) ORDER BY y.i);
+    END LOOP;
+
+    -- act
+    FOREACH t IN ARRAY ordered LOOP
+        keys := privacy._keys_of(sets, t);
+        entry := pg_catalog.jsonb_build_object('table', t::pg_catalog.regclass::pg_catalog.text,
+                     'on_erasure', rules OPERATOR(pg_catalog.->>) t::pg_catalog.text,
+                     'rows', pg_catalog.cardinality(keys), 'deleted', 0, 'anonymized', 0, 'retained', 0, 'held', 0);
+        CASE actions OPERATOR(pg_catalog.->>) t::pg_catalog.text
+        WHEN 'held' THEN
+            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('held', pg_catalog.cardinality(keys),
+                         'note', 'held: ' OPERATOR(pg_catalog.||) (held OPERATOR(pg_catalog.->>) t::pg_catalog.text));
+        WHEN 'retain' THEN
+            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('retained', pg_catalog.cardinality(keys));
+        WHEN 'anonymize' THEN
+            n := privacy._anonymize_rows(t, keys, 'Its on_erasure rule is anonymize.');
+            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n);
+        ELSE
+            added := privacy._keys_of(forced, t);
+            keys := ARRAY(SELECT k FROM pg_catalog.unnest(keys) k EXCEPT SELECT k FROM pg_catalog.unnest(added) k);
+            EXECUTE pg_catalog.format('DELETE FROM %s t WHERE %s', t::pg_catalog.regclass, privacy._key_match('t', 1, 2))
+               USING privacy._key_ctids(keys), keys;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('deleted', n);
+            IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
+                why := pg_catalog.format('%s rows are still referenced by rows kept in %s, so they are anonymized instead of deleted.',
+                           pg_catalog.cardinality(added),
+                           (SELECT pg_catalog.string_agg(DISTINCT b, ', ') FROM pg_catalog.jsonb_array_elements_text(
+                                forced_by OPERATOR(pg_catalog.->) t::pg_catalog.text) b));
+                n := privacy._anonymize_rows(t, added, why);
+                entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n, 'note', why);
+            END IF;
+        END CASE;
+        report := report OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(entry);
+    END LOOP;
+
+    RETURN pg_catalog.jsonb_build_object(
+        'subject', subject,
+        'reason', reason,
+        'request_id', ctx OPERATOR(pg_catalog.->) 'request_id',
+        'erased_at', pg_catalog.clock_timestamp(),
+        'status', CASE WHEN pg_catalog.jsonb_array_length(ctx OPERATOR(pg_catalog.->) 'holds') OPERATOR(pg_catalog.>) 0
+                       THEN 'partial' ELSE 'complete' END,
+        'tables', report,
+        'held', ctx OPERATOR(pg_catalog.->) 'holds');
+END
+$$;
+COMMENT ON FUNCTION privacy._erase_subject(text, text, jsonb) IS
+  'Erases a subject with the caller''s rights, per on_erasure, in foreign-key order (called by erase_subject)';
+REVOKE ALL ON FUNCTION privacy._erase_subject(text, text, jsonb) FROM PUBLIC;
+
+-- After an erasure, as the extension owner: destroy the subject's own key
+-- (unless some of the subject's data is held) and write the deletion log
+-- (privacy.deletion_log of retention, when installed).  Returns the report
+-- completed with what was done.
+CREATE FUNCTION privacy._finish_erasure(subject text, report jsonb, caller text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kname  text := privacy.subject_key_name(subject);
+    status text;
+    key    jsonb;
+    logged boolean := false;
+    e      jsonb;
+    act    text;
+BEGIN
+    SELECT k.status INTO status FROM privacy.keys k
+     WHERE k.name OPERATOR(pg_catalog.=) kname ORDER BY k.version DESC LIMIT 1;
+    IF status IS NULL THEN
+        key := pg_catalog.jsonb_build_object('name', kname, 'existed', false, 'destroyed', false);
+    ELSIF status OPERATOR(pg_catalog.=) 'destroyed' THEN
+        key := pg_catalog.jsonb_build_object('name', kname, 'existed', true, 'destroyed', true);
+    ELSIF pg_catalog.jsonb_array_length(report OPERATOR(pg_catalog.->) 'held') OPERATOR(pg_catalog.>) 0 THEN
+        key := pg_catalog.jsonb_build_object('name', kname, 'existed', true, 'destroyed', false,
+                                             'note', 'kept: some of the subject''s data is held');
+    ELSE
+        PERFORM privacy.destroy_key(kname);
+        key := pg_catalog.jsonb_build_object('name', kname, 'existed', true, 'destroyed', true);
+    END IF;
+
+    IF pg_catalog.to_regclass('privacy.deletion_log') IS NOT NULL
+       AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid OPERATOR(pg_catalog.=) 'privacy.deletion_log'::pg_catalog.regclass
+               AND NOT a.attisdropped
+               AND a.attname IN ('relid', 'table_name', 'policy', 'action', 'rows', 'role', 'note'))
+           OPERATOR(pg_catalog.=) 7 THEN
+        FOR e IN SELECT x FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'tables') x LOOP
+            FOREACH act IN ARRAY ARRAY['deleted', 'anonymized'] LOOP
+                CONTINUE WHEN (e OPERATOR(pg_catalog.->>) act)::bigint OPERATOR(pg_catalog.=) 0;
+                EXECUTE 'INSERT INTO privacy.deletion_log (relid, table_name, policy, action, rows, role, note) '
+                        'VALUES ($1, $2, ''erasure'', $3, $4, $5, $6)'
+                  USING (e OPERATOR(pg_catalog.->>) 'table')::pg_catalog.regclass::pg_catalog.oid,
+                        e OPERATOR(pg_catalog.->>) 'table',
+                        CASE act WHEN 'deleted' THEN 'delete' ELSE 'anonymize' END,
+                        (e OPERATOR(pg_catalog.->>) act)::bigint, caller,
+                        pg_catalog.format('erase_subject, request %s: %s',
+                                          COALESCE(report OPERATOR(pg_catalog.->>) 'request_id', 'none'),
+                                          report OPERATOR(pg_catalog.->>) 'reason');
+            END LOOP;
+        END LOOP;
+        logged := true;
+    END IF;
+    RETURN report OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('key', key, 'deletion_log', logged);
+END
+$$;
+COMMENT ON FUNCTION privacy._finish_erasure(text, jsonb, text) IS
+  'Destroys the subject''s key unless data is held and writes privacy.deletion_log, as the extension owner';
+REVOKE ALL ON FUNCTION privacy._finish_erasure(text, jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.erase_subject(subject text, reason text, request_id int DEFAULT NULL) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'privacy_erase_subject' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy.erase_subject(text, text, int) IS
+  'Right to erasure (GDPR Art. 17) across the registered tables in foreign-key order, per on_erasure; held data is kept and listed; destroys the subject''s key; audited';
+REVOKE ALL ON FUNCTION privacy.erase_subject(text, text, int) FROM PUBLIC;
+
+-- ---------------------------------------------------------------- human-readable copy
+
+-- One JSON value as HTML text.
+CREATE FUNCTION privacy._html_value(v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+               CASE pg_catalog.jsonb_typeof(v) WHEN 'string' THEN v OPERATOR(pg_catalog.#>>) '{}'
+                                               WHEN 'null' THEN '' ELSE v::pg_catalog.text END,
+               '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
+$$;
+COMMENT ON FUNCTION privacy._html_value(jsonb) IS 'A JSON value as escaped HTML text';
+
+-- An array of JSON objects as an HTML table (columns: keys of the first object).
+CREATE FUNCTION privacy._html_table(rows jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.jsonb_array_length(rows) OPERATOR(pg_catalog.=) 0 THEN '<p>None.</p>' ELSE
+           '<table><tr>' OPERATOR(pg_catalog.||)
+           (SELECT pg_catalog.string_agg('<th>' OPERATOR(pg_catalog.||) privacy._html_value(pg_catalog.to_jsonb(k)) OPERATOR(pg_catalog.||) '</th>', '')
+              FROM pg_catalog.jsonb_object_keys(rows OPERATOR(pg_catalog.->) 0) k)
+           OPERATOR(pg_catalog.||) '</tr>' OPERATOR(pg_catalog.||)
+           (SELECT pg_catalog.string_agg('<tr>' OPERATOR(pg_catalog.||)
+                       (SELECT pg_catalog.string_agg('<td>' OPERATOR(pg_catalog.||) COALESCE(privacy._html_value(r OPERATOR(pg_catalog.->) k), '')
+                                                     OPERATOR(pg_catalog.||) '</td>', '')
+                          FROM pg_catalog.jsonb_object_keys(rows OPERATOR(pg_catalog.->) 0) k)
+                       OPERATOR(pg_catalog.||) '</tr>', '' ORDER BY i)
+              FROM pg_catalog.jsonb_array_elements(rows) WITH ORDINALITY x(r, i))
+           OPERATOR(pg_catalog.||) '</table>' END
+$$;
+COMMENT ON FUNCTION privacy._html_table(jsonb) IS 'An array of JSON objects as an HTML table';
+
+CREATE FUNCTION privacy._export_html(export jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Personal data of '
+        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,subject}')
+        OPERATOR(pg_catalog.||) '</title></head><body><h1>Personal data held about '
+        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,subject}')
+        OPERATOR(pg_catalog.||) '</h1><p>Controller: '
+        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,controller}')
+        OPERATOR(pg_catalog.||) '. Generated at '
+        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,generated_at}')
+        OPERATOR(pg_catalog.||) '.</p><h2>Your data</h2>'
+        OPERATOR(pg_catalog.||) COALESCE((SELECT pg_catalog.string_agg(
+               '<h3>' OPERATOR(pg_catalog.||) privacy._html_value(pg_catalog.to_jsonb(d.key)) OPERATOR(pg_catalog.||) '</h3>'
+               OPERATOR(pg_catalog.||) '<p>Purpose: ' OPERATOR(pg_catalog.||)
+               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'purpose'), '')
+               OPERATOR(pg_catalog.||) '. Categories: ' OPERATOR(pg_catalog.||)
+               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'categories'), '')
+               OPERATOR(pg_catalog.||) '. Retention: ' OPERATOR(pg_catalog.||)
+               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'retention'), 'not set')
+               OPERATOR(pg_catalog.||) '. Recipients: ' OPERATOR(pg_catalog.||)
+               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'recipients'), '')
+               OPERATOR(pg_catalog.||) '.</p>' OPERATOR(pg_catalog.||) privacy._html_table(d.value), '' ORDER BY d.key)
+             FROM pg_catalog.jsonb_each(export OPERATOR(pg_catalog.->) 'data') d), '<p>None.</p>')
+        OPERATOR(pg_catalog.||) '<h2>Consents</h2>' OPERATOR(pg_catalog.||) privacy._html_table(export OPERATOR(pg_catalog.->) 'consents')
+        OPERATOR(pg_catalog.||) '<h2>Requests</h2>' OPERATOR(pg_catalog.||) privacy._html_table(export OPERATOR(pg_catalog.->) 'requests')
+        OPERATOR(pg_catalog.||) '<h2>Legal holds</h2>' OPERATOR(pg_catalog.||) privacy._html_table(export OPERATOR(pg_catalog.->) 'holds')
+        OPERATOR(pg_catalog.||) '</body></html>'
+$$;
+COMMENT ON FUNCTION privacy._export_html(jsonb) IS 'An export of export_subject as a human-readable HTML page';
+
+CREATE FUNCTION privacy.export_subject_html(subject text, request_id int DEFAULT NULL) RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT privacy._export_html(privacy.export_subject(subject, request_id))
+$$;
+COMMENT ON FUNCTION privacy.export_subject_html(text, int) IS
+  'export_subject as a human-readable HTML page (a copy for the subject); audited like export_subject';
+REVOKE ALL ON FUNCTION privacy.export_subject_html(text, int) FROM PUBLIC;
+
+-- ---------------------------------------------------------------- rights
+
+-- Grants a role (a DPO) everything needed to answer requests, but not the
+-- data itself: give it SELECT (export), DELETE and UPDATE (erasure) on the
+-- registered tables, and the _decrypted views for plaintext, yourself.
+CREATE FUNCTION privacy.grant_subject_rights(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION privacy.export_subject(pg_catalog.text, pg_catalog.int4), '
+        'privacy.export_subject_html(pg_catalog.text, pg_catalog.int4), '
+        'privacy.erase_subject(pg_catalog.text, pg_catalog.text, pg_catalog.int4), '
+        'privacy.open_request(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz), '
+        'privacy.close_request(pg_catalog.int4, pg_catalog.text), '
+        'privacy.record_consent(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.text), '
+        'privacy.has_consent(pg_catalog.text, pg_catalog.text), privacy.consent_history(pg_catalog.text), '
+        'privacy.restrict(pg_catalog.text, pg_catalog.text), privacy.unrestrict(pg_catalog.text), '
+        'privacy.register_recipient(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.regclass) '
+        'TO %s', role);
+    EXECUTE pg_catalog.format('GRANT SELECT ON privacy.data_map, privacy.open_requests, privacy.overdue_requests TO %s', role);
+END
+$$;
+COMMENT ON FUNCTION privacy.grant_subject_rights(regrole) IS
+  'Grants a role the data-subject functions and views (export, erasure, requests, consent, restriction, data map)';
+REVOKE ALL ON FUNCTION privacy.grant_subject_rights(regrole) FROM PUBLIC;
