@@ -708,7 +708,8 @@ COMMENT ON FUNCTION privacy._keys_of(jsonb, oid) IS 'Row identities recorded for
 -- The subject's rows, per table: registered tables by their subject column
 -- (through its index), then every followed table through its foreign keys to
 -- rows already found, until nothing is added (so cycles end).  Runs with the
--- caller's rights.  Returns {relid: [row identity, ...]}.
+-- caller's rights, so it tells nobody more than they may SELECT: executable by
+-- PUBLIC.  Returns {relid: [row identity, ...]}.
 CREATE FUNCTION privacy._subject_rows(subject text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -776,7 +777,6 @@ END
 $$;
 COMMENT ON FUNCTION privacy._subject_rows(text) IS
   'Row identities of a subject''s rows per table: subject columns, then foreign keys to any depth';
-REVOKE ALL ON FUNCTION privacy._subject_rows(text) FROM PUBLIC;
 
 -- Bookkeeping for an export or erasure, read as the extension owner: consent
 -- history, requests, restriction, holds on the tables of the subject graph
