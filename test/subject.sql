@@ -1,7 +1,7 @@
 -- Data subjects: registry and FK walk, export, erasure with crypto-shredding,
 -- requests, consent ledger, restriction, rights.
 BEGIN;
-SELECT plan(96);
+SELECT plan(97);
 
 CREATE ROLE subj_dpo NOLOGIN;
 CREATE ROLE subj_reader NOLOGIN;
@@ -187,6 +187,9 @@ SELECT CASE WHEN to_regclass('privacy.masking_rules') IS NULL
                         'cannot anonymize rows of table "subj.subscribers": it has no masking rules',
                         'anonymizing without masking rules is a clear error')
        ELSE skip('masking rules are installed', 1) END;
+
+SELECT is((privacy.erase_subject('nobody-at-all', 'test')->>'deletion_log')::boolean,
+          to_regclass('privacy.deletion_log') IS NOT NULL, 'erasure works with or without privacy.deletion_log');
 
 -- masking rules (issue 5) and holds (issue 6): stand-ins where they are not installed
 DO $$

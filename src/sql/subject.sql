@@ -1158,7 +1158,7 @@ BEGIN
 
     IF pg_catalog.to_regclass('privacy.deletion_log') IS NOT NULL
        AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid OPERATOR(pg_catalog.=) 'privacy.deletion_log'::pg_catalog.regclass
+             WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('privacy.deletion_log')
                AND NOT a.attisdropped
                AND a.attname IN ('relid', 'table_name', 'policy', 'action', 'rows', 'role', 'note'))
            OPERATOR(pg_catalog.=) 7 THEN
