@@ -1,7 +1,7 @@
 -- Data subjects: registry and FK walk, export, erasure with crypto-shredding,
 -- requests, consent ledger, restriction, rights.
 BEGIN;
-SELECT plan(97);
+SELECT plan(100);
 
 CREATE ROLE subj_dpo NOLOGIN;
 CREATE ROLE subj_reader NOLOGIN;
@@ -214,6 +214,26 @@ BEGIN
     END IF;
 END
 $$;
+-- holds of retention (privacy.legal_holds), or a stand-in table of the same shape
+DO $$
+BEGIN
+    IF to_regclass('privacy.legal_holds') IS NULL THEN
+        CREATE TABLE privacy.legal_holds (id serial PRIMARY KEY, reason text NOT NULL, tbl regclass, subject text,
+            predicate text, until timestamptz, released_at timestamptz);
+    END IF;
+    IF to_regprocedure('privacy.place_hold(text, regclass, text, timestamptz, text)') IS NOT NULL THEN
+        PERFORM privacy.place_hold('tax audit', 'subj.invoices', '3');
+        PERFORM privacy.place_hold('expired hold', 'subj.notes', '3', now() - interval '1 day');
+    ELSE
+        INSERT INTO privacy.legal_holds (reason, tbl, subject) VALUES ('tax audit', 'subj.invoices', '3');
+        INSERT INTO privacy.legal_holds (reason, tbl, subject, until) VALUES ('expired hold', 'subj.notes', '3', now() - interval '1 day');
+    END IF;
+END
+$$;
+SELECT is(privacy._subject_held('subj.invoices', '3'), 'tax audit', 'a legal hold on the table for the subject holds');
+SELECT is(privacy._subject_held('subj.invoices', '1'), NULL, 'not for another subject');
+SELECT is(privacy._subject_held('subj.notes', '3'), NULL, 'an expired hold does not hold');
+
 CREATE OR REPLACE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT 'litigation 42' WHERE tbl = 'subj.messages'::regclass AND subject = '2'

@@ -387,8 +387,11 @@ COMMENT ON FUNCTION privacy._subject_retention(oid) IS
   'Retention policy of a table from privacy.retention_policies, when that table exists';
 
 -- Masking rules of a table (privacy.masking_rules, if masking rules are installed).
+-- SECURITY DEFINER: the rules table is readable by no ordinary role, and an
+-- erasure (with the caller's rights) must apply them.
 CREATE FUNCTION privacy._subject_mask_rules(tbl oid) RETURNS TABLE (col name, expr text)
 LANGUAGE plpgsql STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -400,6 +403,35 @@ END
 $$;
 COMMENT ON FUNCTION privacy._subject_mask_rules(oid) IS
   'Masking rules (column, expression) of a table from privacy.masking_rules, when that table exists';
+REVOKE ALL ON FUNCTION privacy._subject_mask_rules(oid) FROM PUBLIC;
+
+-- Legal holds on a table for a subject: the contract with retention is this
+-- function, privacy._subject_held(tbl, subject), NULL when not held, else the
+-- reasons.  It reads retention's privacy.legal_holds when that is installed: a
+-- hold in force on the table (or on no table) for this subject, or for no
+-- subject (a whole-table hold, or one on rows matching a predicate, taken as
+-- covering the subject's rows too).  Called as the extension owner.
+CREATE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    reason text;
+BEGIN
+    IF pg_catalog.to_regclass('privacy.legal_holds') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT pg_catalog.string_agg(h.reason, ''; '' ORDER BY h.id) FROM privacy.legal_holds h '
+            'WHERE h.released_at IS NULL AND (h.until IS NULL OR h.until OPERATOR(pg_catalog.>) pg_catalog.now()) '
+            'AND (h.tbl IS NULL OR h.tbl OPERATOR(pg_catalog.=) $1) '
+            'AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)'
+       INTO reason USING tbl, subject;
+    RETURN reason;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_held(regclass, text) IS
+  'Reasons of the legal holds (privacy.legal_holds) covering a subject''s rows of a table, or NULL';
+REVOKE ALL ON FUNCTION privacy._subject_held(regclass, text) FROM PUBLIC;
 
 CREATE FUNCTION privacy._subject_masked(tbl oid, col name) RETURNS boolean
 LANGUAGE sql STABLE
@@ -780,7 +812,7 @@ COMMENT ON FUNCTION privacy._subject_rows(text) IS
 
 -- Bookkeeping for an export or erasure, read as the extension owner: consent
 -- history, requests, restriction, holds on the tables of the subject graph
--- (through privacy._subject_held(tbl, subject), provided by retention), and
+-- (privacy._subject_held(tbl, subject)), and
 -- the request answered (given, or the latest open one of these kinds).
 CREATE FUNCTION privacy._subject_context(subject text, request_id int, kinds text[]) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -792,16 +824,14 @@ DECLARE
     reason text;
     rid    int := request_id;
 BEGIN
-    IF pg_catalog.to_regprocedure('privacy._subject_held(pg_catalog.regclass, pg_catalog.text)') IS NOT NULL THEN
-        FOR g IN SELECT x.relid FROM privacy._subject_graph() x ORDER BY x.depth, x.relid LOOP
-            EXECUTE 'SELECT privacy._subject_held($1, $2)' INTO reason USING g.relid::pg_catalog.regclass, subject;
-            IF reason IS NOT NULL THEN
-                holds := holds OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-                             'table', g.relid::pg_catalog.regclass::pg_catalog.text,
-                             'relid', g.relid, 'reason', reason));
-            END IF;
-        END LOOP;
-    END IF;
+    FOR g IN SELECT x.relid FROM privacy._subject_graph() x ORDER BY x.depth, x.relid LOOP
+        reason := privacy._subject_held(g.relid::pg_catalog.regclass, subject);
+        IF reason IS NOT NULL THEN
+            holds := holds OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                         'table', g.relid::pg_catalog.regclass::pg_catalog.text,
+                         'relid', g.relid, 'reason', reason));
+        END IF;
+    END LOOP;
     IF rid IS NULL THEN
         SELECT r.id INTO rid FROM privacy.requests r
          WHERE r.subject OPERATOR(pg_catalog.=) $1 AND r.kind OPERATOR(pg_catalog.=) ANY (kinds)
@@ -1286,7 +1316,8 @@ BEGIN
         'privacy.record_consent(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.text), '
         'privacy.has_consent(pg_catalog.text, pg_catalog.text), privacy.consent_history(pg_catalog.text), '
         'privacy.restrict(pg_catalog.text, pg_catalog.text), privacy.unrestrict(pg_catalog.text), '
-        'privacy.register_recipient(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.regclass) '
+        'privacy.register_recipient(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.regclass), '
+        'privacy._subject_mask_rules(pg_catalog.oid) '
         'TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON privacy.data_map, privacy.open_requests, privacy.overdue_requests TO %s', role);
 END
