@@ -74,6 +74,9 @@ static char *masked_schema = NULL;
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
 static ProcessUtility_hook_type prev_utility = NULL;
 
+/* Set while this module rewrites labels itself (column renames). */
+static bool rewriting_labels = false;
+
 /* Roles labelled MASKED, read once per command (pg_shseclabel has no cache). */
 static Oid *masked_roles = NULL;
 static int	n_masked_roles = 0;
@@ -611,6 +614,8 @@ static void
 views_object_relabel(const ObjectAddress *object, const char *seclabel)
 {
 	masked_roles_valid = false;
+	if (rewriting_labels)
+		return;
 	switch (object->classId)
 	{
 		case RelationRelationId:
@@ -1034,6 +1039,168 @@ before_alter(AlterTableStmt *stmt)
 	}
 }
 
+/* Locations of the references to column name in a raw expression tree. */
+typedef struct ColumnRefs
+{
+	const char *name;
+	List	   *locations;
+} ColumnRefs;
+
+/* Raw tree walker collecting ColumnRefs. */
+static bool
+column_refs_walker(Node *node, void *context)
+{
+	ColumnRefs *refs = (ColumnRefs *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		ColumnRef  *c = (ColumnRef *) node;
+
+		if (list_length(c->fields) == 1 && IsA(linitial(c->fields), String) &&
+			strcmp(strVal(linitial(c->fields)), refs->name) == 0)
+			refs->locations = lappend_int(refs->locations, c->location);
+		return false;
+	}
+	return raw_expression_tree_walker(node, column_refs_walker, context);
+}
+
+/* Length of the identifier token (plain or double-quoted) starting at s. */
+static int
+identifier_length(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '"')
+	{
+		for (p++; *p; p++)
+			if (*p == '"')
+			{
+				if (p[1] != '"')
+					return p + 1 - s;
+				p++;
+			}
+		return p - s;
+	}
+	while (*p && (isalnum((unsigned char) *p) || *p == '_' || *p == '$' || IS_HIGHBIT_SET(*p)))
+		p++;
+	return p - s;
+}
+
+/*
+ * A column label with every reference to column oldname renamed to newname,
+ * or NULL when it has none.
+ */
+static char *
+label_with_column_renamed(const char *label, const char *oldname, const char *newname)
+{
+	const char *expr = NULL;
+	ColumnRefs	refs = {oldname, NIL};
+	StringInfoData buf;
+	char	   *sql;
+	int			done = 7;		/* strlen("SELECT ") */
+	List	   *stmts;
+	ListCell   *lc;
+
+	if (parse_column_label(label, &expr) == RULE_NOT_MASKED)
+		return NULL;
+	sql = psprintf("SELECT %s", expr);
+	stmts = raw_parser(sql
+#if PG_VERSION_NUM >= 140000
+					   ,RAW_PARSE_DEFAULT
+#endif
+		);
+	(void) column_refs_walker((Node *) ((SelectStmt *) linitial_node(RawStmt, stmts)->stmt)->targetList,
+							  &refs);
+	if (refs.locations == NIL)
+		return NULL;
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, label, expr - label);
+	foreach(lc, refs.locations)
+	{
+		int			loc = lfirst_int(lc);
+
+		appendBinaryStringInfo(&buf, sql + done, loc - done);
+		appendStringInfoString(&buf, quote_identifier(newname));
+		done = loc + identifier_length(sql + loc);
+	}
+	appendStringInfoString(&buf, sql + done);
+	return buf.data;
+}
+
+/* Store a column label this module rewrote, without checking it now. */
+static void
+set_column_label_unchecked(Oid relid, int attnum, const char *label)
+{
+	ObjectAddress addr;
+
+	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+	rewriting_labels = true;
+	PG_TRY();
+	{
+		SetSecurityLabel(&addr, PROVIDER, label);
+	}
+	PG_FINALLY();
+	{
+		rewriting_labels = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Before a column of a labelled table is renamed: rewrite the labels of the
+ * table whose expressions name it (checked again by the refresh after the
+ * rename).
+ */
+static void
+before_rename_column(RenameStmt *stmt)
+{
+	Oid			relid;
+	Relation	rel;
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *subids = NIL;
+	List	   *labels = NIL;
+	ListCell   *a;
+	ListCell   *b;
+
+	if (stmt->renameType != OBJECT_COLUMN || stmt->relationType != OBJECT_TABLE)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || !has_column_labels(relid))
+		return;
+
+	rel = table_open(SecLabelRelationId, AccessShareLock);
+	ScanKeyInit(&keys[0], Anum_pg_seclabel_objoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&keys[1], Anum_pg_seclabel_classoid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	scan = systable_beginscan(rel, SecLabelObjectIndexId, true, NULL, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		provider = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(rel), &isnull);
+		Datum		label;
+		char	   *renamed;
+
+		if (isnull || strcmp(TextDatumGetCString(provider), PROVIDER) != 0)
+			continue;
+		label = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(rel), &isnull);
+		renamed = label_with_column_renamed(TextDatumGetCString(label), stmt->subname, stmt->newname);
+		if (renamed == NULL)
+			continue;
+		subids = lappend_int(subids, ((FormData_pg_seclabel *) GETSTRUCT(tup))->objsubid);
+		labels = lappend(labels, renamed);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	forboth(a, subids, b, labels)
+		set_column_label_unchecked(relid, lfirst_int(a), lfirst(b));
+}
+
 /*
  * Is this CREATE VIEW of a masked view that refresh_masked_views() already
  * made?  A restore does this: the labels, restored with their tables, have
@@ -1066,6 +1233,8 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		before_drop((DropStmt *) parsetree);
 	else if (IsA(parsetree, AlterTableStmt))
 		before_alter((AlterTableStmt *) parsetree);
+	else if (IsA(parsetree, RenameStmt))
+		before_rename_column((RenameStmt *) parsetree);
 	else if (IsA(parsetree, ViewStmt) && recreates_masked_view((ViewStmt *) parsetree))
 	{
 		pstmt = copyObject(pstmt);
