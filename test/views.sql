@@ -178,26 +178,20 @@ SELECT is((SELECT email FROM privacy_masked.clients WHERE id = 2), 'g****@cobol.
 RESET ROLE;
 
 -- ---------------------------------------------------------------- labels refused when set
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION privacy.mask_email(email); DROP TABLE x' $$,
-                 '42501', NULL, 'a label with ; DROP TABLE is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION (SELECT email FROM clients LIMIT 1)' $$,
-                 '42501', NULL, 'a subquery is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION mask_email(email)' $$,
-                 '42501', NULL, 'an unqualified function is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION public.shout(email)' $$,
-                 '42501', NULL, 'an untrusted function is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION privacy.mask_email(email) FROM x' $$,
-                 '42501', NULL, 'a FROM clause is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION privacy.detokenize(email)' $$,
-                 '42501', NULL, 'a decrypting privacy function is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION pg_catalog.set_config(''a.b'', email, false)' $$,
-                 '42501', NULL, 'a volatile built-in is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH FUNCTION email OPERATOR(public.||) ''x''' $$,
-                 '42501', NULL, 'an operator outside pg_catalog is refused');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'MASKED WITH VALUE pg_catalog.now()' $$,
-                 '22023', NULL, 'MASKED WITH VALUE takes only a constant');
-SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN clients.email IS 'HIDE IT' $$,
-                 '22023', NULL, 'an unknown label is refused');
+CREATE TEMP TABLE refused_labels (label text, sqlstate text, description text);
+INSERT INTO refused_labels VALUES
+    ('MASKED WITH FUNCTION privacy.mask_email(email); DROP TABLE x', '42501', 'a label with ; DROP TABLE is refused'),
+    ('MASKED WITH FUNCTION (SELECT email FROM clients LIMIT 1)', '42501', 'a subquery is refused'),
+    ('MASKED WITH FUNCTION mask_email(email)', '42501', 'an unqualified function is refused'),
+    ('MASKED WITH FUNCTION public.shout(email)', '42501', 'an untrusted function is refused'),
+    ('MASKED WITH FUNCTION privacy.mask_email(email) FROM x', '42501', 'a FROM clause is refused'),
+    ('MASKED WITH FUNCTION privacy.detokenize(email)', '42501', 'a decrypting privacy function is refused'),
+    ('MASKED WITH FUNCTION pg_catalog.set_config(''a.b'', email, false)', '42501', 'a volatile built-in is refused'),
+    ('MASKED WITH FUNCTION email OPERATOR(public.||) ''x''', '42501', 'an operator outside pg_catalog is refused'),
+    ('MASKED WITH VALUE pg_catalog.now()', '22023', 'MASKED WITH VALUE takes only a constant'),
+    ('HIDE IT', '22023', 'an unknown label is refused');
+SELECT throws_ok(format('SECURITY LABEL FOR privacy ON COLUMN clients.email IS %L', label), sqlstate, NULL, description)
+  FROM refused_labels;
 SELECT throws_ok($$ SECURITY LABEL FOR privacy ON COLUMN events_2024.email IS 'NOT MASKED' $$,
                  '42809', NULL, 'a rule on a partition is refused (set it on the parent)');
 SELECT throws_ok($$ SECURITY LABEL FOR privacy ON ROLE postgres IS 'MASKED' $$,

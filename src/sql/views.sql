@@ -70,9 +70,9 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    nsp  name := pg_catalog.current_setting('privacy.masked_schema');
     r    text := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(role));
     db   text := pg_catalog.quote_ident(pg_catalog.current_database());
+    nsp  name := pg_catalog.current_setting('privacy.masked_schema');
 BEGIN
     IF masked THEN
         PERFORM privacy._create_masked_schema(nsp);
