@@ -130,6 +130,7 @@ DECLARE
     expiry   text := pg_catalog.quote_ident(expiry_column);
     since    text := pg_catalog.quote_ident(since_column);
     attnum   int2;
+    leaf     regclass;
 BEGIN
     SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     IF kind IS NULL OR kind NOT IN ('r', 'p') THEN
@@ -190,31 +191,35 @@ BEGIN
                   AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_retention' AND t.tgparentid OPERATOR(pg_catalog.=) 0) THEN
         EXECUTE pg_catalog.format('DROP TRIGGER zz_privacy_retention ON %s', tbl);
     END IF;
-    -- re-stamp existing rows (anonymized rows, stamped infinity, stay kept)
-    IF since_column IS NOT NULL THEN
-        n := privacy._batch_update(tbl,
-                 pg_catalog.format('%s = %s OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, since, keep),
-                 pg_catalog.format('%1$s IS DISTINCT FROM %2$s OPERATOR(pg_catalog.+) %3$L::pg_catalog.interval '
-                                   'AND %1$s IS DISTINCT FROM ''infinity''', expiry, since, keep),
-                 10000);
-    ELSIF old.tbl IS NOT NULL AND old.since_column IS NULL THEN
-        -- counted from the latest write: move each expiry by the change of period
-        IF old.keep OPERATOR(pg_catalog.<>) keep THEN
-            n := privacy._batch_update(tbl,
-                     pg_catalog.format('%1$s = %1$s OPERATOR(pg_catalog.-) %2$L::pg_catalog.interval '
-                                       'OPERATOR(pg_catalog.+) %3$L::pg_catalog.interval', expiry, old.keep, keep),
-                     pg_catalog.format('%1$s IS NOT NULL AND %1$s OPERATOR(pg_catalog.<>) ''infinity''', expiry),
+    -- re-stamp existing rows (anonymized rows, stamped infinity, stay kept),
+    -- partition by partition: ctids are unique within one table only
+    FOR leaf IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf
+                UNION ALL SELECT tbl WHERE kind OPERATOR(pg_catalog.=) 'r' LOOP
+        IF since_column IS NOT NULL THEN
+            n := n OPERATOR(pg_catalog.+) privacy._batch_update(leaf,
+                     pg_catalog.format('%s = %s OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, since, keep),
+                     pg_catalog.format('%1$s IS DISTINCT FROM %2$s OPERATOR(pg_catalog.+) %3$L::pg_catalog.interval '
+                                       'AND %1$s IS DISTINCT FROM ''infinity''', expiry, since, keep),
                      10000);
+        ELSIF old.tbl IS NOT NULL AND old.since_column IS NULL THEN
+            -- counted from the latest write: move each expiry by the change of period
+            IF old.keep OPERATOR(pg_catalog.<>) keep THEN
+                n := n OPERATOR(pg_catalog.+) privacy._batch_update(leaf,
+                         pg_catalog.format('%1$s = %1$s OPERATOR(pg_catalog.-) %2$L::pg_catalog.interval '
+                                           'OPERATOR(pg_catalog.+) %3$L::pg_catalog.interval', expiry, old.keep, keep),
+                         pg_catalog.format('%1$s IS NOT NULL AND %1$s OPERATOR(pg_catalog.<>) ''infinity''', expiry),
+                         10000);
+            END IF;
+            n := n OPERATOR(pg_catalog.+) privacy._batch_update(leaf,
+                     pg_catalog.format('%s = pg_catalog.now() OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, keep),
+                     pg_catalog.format('%s IS NULL', expiry), 10000);
+        ELSE
+            -- the latest write before the policy is unknown: count from now
+            n := n OPERATOR(pg_catalog.+) privacy._batch_update(leaf,
+                     pg_catalog.format('%s = pg_catalog.now() OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, keep),
+                     pg_catalog.format('%1$s IS NULL OR %1$s OPERATOR(pg_catalog.<>) ''infinity''', expiry), 10000);
         END IF;
-        n := n OPERATOR(pg_catalog.+) privacy._batch_update(tbl,
-                 pg_catalog.format('%s = pg_catalog.now() OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, keep),
-                 pg_catalog.format('%s IS NULL', expiry), 10000);
-    ELSE
-        -- the latest write before the policy is unknown: count from now
-        n := privacy._batch_update(tbl,
-                 pg_catalog.format('%s = pg_catalog.now() OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, keep),
-                 pg_catalog.format('%1$s IS NULL OR %1$s OPERATOR(pg_catalog.<>) ''infinity''', expiry), 10000);
-    END IF;
+    END LOOP;
     EXECUTE pg_catalog.format('CREATE TRIGGER zz_privacy_retention BEFORE INSERT OR UPDATE ON %s '
                               'FOR EACH ROW EXECUTE FUNCTION privacy._retention_trigger(%L, %L%s)',
                               tbl, expiry_column, keep,
