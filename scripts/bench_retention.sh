@@ -39,7 +39,7 @@ PLAIN_MS=$(timed "DELETE FROM bench_plain WHERE expires_at < now()")
 load bench_retained retained
 q "CHECKPOINT"
 # a single-row UPDATE loop on a kept row, timed statement by statement
-yes "UPDATE bench_retained SET payload = 'touched' WHERE id = 1;" | head -n 2000000 > "$WORK/updates.sql"
+awk 'BEGIN { for (i = 0; i < 2000000; i++) print "UPDATE bench_retained SET payload = \x27touched\x27 WHERE id = 1;" }' > "$WORK/updates.sql"
 psql -X -q -d postgres -c '\timing on' -f "$WORK/updates.sql" > "$WORK/updates.out" 2>&1 &
 UPDATER=$!
 sleep 1

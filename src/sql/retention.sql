@@ -74,15 +74,15 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.deletion_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.purge_run_seq', '');
 
 CREATE FUNCTION privacy._retention_trigger() RETURNS trigger
-AS 'MODULE_PATHNAME', 'privacy_retention_trigger' LANGUAGE C;
+AS 'MODULE_PATHNAME', 'privacy_retention_trigger' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._retention_trigger() IS
   'Row trigger of retained tables: stamps the expiry column on INSERT and UPDATE';
 
 CREATE FUNCTION privacy._policy_write(tbl regclass, keep interval, since_column name,
                                       action text, expiry_column name)
-RETURNS void AS 'MODULE_PATHNAME', 'privacy_policy_write' LANGUAGE C VOLATILE;
+RETURNS void AS 'MODULE_PATHNAME', 'privacy_policy_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION privacy._policy_remove(tbl regclass)
-RETURNS boolean AS 'MODULE_PATHNAME', 'privacy_policy_remove' LANGUAGE C STRICT VOLATILE;
+RETURNS boolean AS 'MODULE_PATHNAME', 'privacy_policy_remove' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._policy_write(regclass, interval, name, text, name) IS
   'Records a table''s retention policy (table owner only); audited';
 COMMENT ON FUNCTION privacy._policy_remove(regclass) IS
@@ -116,10 +116,25 @@ $$;
 COMMENT ON FUNCTION privacy._held_condition(regclass) IS
   'SQL condition matching the rows of a table under an active legal hold';
 
+-- Drop a table's retention trigger if it has one.
+CREATE FUNCTION privacy._drop_retention_trigger(tbl regclass) RETURNS void
+LANGUAGE plpgsql STRICT VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl AND t.tgparentid OPERATOR(pg_catalog.=) 0
+                  AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_retention') THEN
+        EXECUTE pg_catalog.format('DROP TRIGGER zz_privacy_retention ON %s', tbl);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION privacy._drop_retention_trigger(regclass) IS 'Drops a table''s retention trigger if it has one';
+
 CREATE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
                                       action text DEFAULT 'delete', expiry_column name DEFAULT 'expires_at')
 RETURNS int
-LANGUAGE plpgsql
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -186,11 +201,7 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE INDEX ON %s (%s)', tbl, expiry);
     END IF;
 
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
-                  AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_retention' AND t.tgparentid OPERATOR(pg_catalog.=) 0) THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER zz_privacy_retention ON %s', tbl);
-    END IF;
+    PERFORM privacy._drop_retention_trigger(tbl);
     -- re-stamp existing rows (anonymized rows, stamped infinity, stay kept),
     -- partition by partition: ctids are unique within one table only
     FOR leaf IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf
@@ -231,18 +242,14 @@ COMMENT ON FUNCTION privacy.set_retention(regclass, interval, name, text, name) 
   'Sets a table''s retention policy: stamps the expiry column (created and indexed if missing) and re-stamps existing rows; returns the rows re-stamped';
 
 CREATE FUNCTION privacy.drop_retention(tbl regclass) RETURNS boolean
-LANGUAGE plpgsql
+LANGUAGE plpgsql STRICT VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF NOT privacy._policy_remove(tbl) THEN
         RETURN false;
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
-                  AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_retention' AND t.tgparentid OPERATOR(pg_catalog.=) 0) THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER zz_privacy_retention ON %s', tbl);
-    END IF;
+    PERFORM privacy._drop_retention_trigger(tbl);
     RETURN true;
 END
 $$;
@@ -252,7 +259,7 @@ COMMENT ON FUNCTION privacy.drop_retention(regclass) IS
 -- SET clause applying a table's masking rules (privacy.masking_rules, from the
 -- masking module) in place; raises an error when the table has none.
 CREATE FUNCTION privacy._masking_assignments(tbl regclass) RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -277,18 +284,18 @@ COMMENT ON FUNCTION privacy._masking_assignments(regclass) IS
 
 CREATE FUNCTION privacy.place_hold(reason text, tbl regclass DEFAULT NULL, subject text DEFAULT NULL,
                                    until timestamptz DEFAULT NULL, predicate text DEFAULT NULL)
-RETURNS int AS 'MODULE_PATHNAME', 'privacy_place_hold' LANGUAGE C VOLATILE;
+RETURNS int AS 'MODULE_PATHNAME', 'privacy_place_hold' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.place_hold(text, regclass, text, timestamptz, text) IS
   'Places a legal hold on a table, or on its rows matching a predicate (table owner only); audited';
 
 CREATE FUNCTION privacy.release_hold(hold_id int) RETURNS void
-AS 'MODULE_PATHNAME', 'privacy_release_hold' LANGUAGE C STRICT VOLATILE;
+AS 'MODULE_PATHNAME', 'privacy_release_hold' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.release_hold(int) IS
   'Releases a legal hold (owner of the held table only); audited';
 
 CREATE FUNCTION privacy.purge(batch_size int DEFAULT 10000, dry_run boolean DEFAULT false)
 RETURNS TABLE(tbl regclass, action text, rows bigint)
-AS 'MODULE_PATHNAME', 'privacy_purge' LANGUAGE C STRICT VOLATILE;
+AS 'MODULE_PATHNAME', 'privacy_purge' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.purge(int, boolean) IS
   'Purges expired rows of every retained table in short batches, in the caller''s transaction; logged to privacy.deletion_log';
 REVOKE ALL ON FUNCTION privacy.purge(int, boolean) FROM PUBLIC;
@@ -319,7 +326,7 @@ COMMENT ON VIEW privacy.purge_status IS
 CREATE FUNCTION privacy.retention_report()
 RETURNS TABLE(tbl regclass, policy text, expiry_column name, rows_total bigint, rows_expired bigint,
               rows_held bigint, oldest_expired timestamptz, last_purge timestamptz)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -347,7 +354,7 @@ COMMENT ON FUNCTION privacy.retention_report() IS
 
 -- Dropped tables leave the policy registry; their holds are released.
 CREATE FUNCTION privacy._retention_on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
