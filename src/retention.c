@@ -699,10 +699,10 @@ step_read_holds(PurgeRun *run)
 	Oid			types[1] = {OIDOID};
 	Datum		vals[1] = {ObjectIdGetDatum(run->p->relid)};
 	MemoryContext oldcxt;
+	OwnerScope	scope;
 	int			rc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_owner_begin(&scope);
 	rc = SPI_execute_with_args("SELECT privacy._held_condition($1::pg_catalog.regclass)",
 							   1, types, vals, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
@@ -710,7 +710,7 @@ step_read_holds(PurgeRun *run)
 	oldcxt = MemoryContextSwitchTo(run->cxt);
 	run->held = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
+	privacy_owner_end(&scope);
 }
 
 /* The expired, unheld rows of the current leaf: a WHERE condition. */

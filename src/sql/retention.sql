@@ -115,6 +115,7 @@ SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 0 THEN 'false'
 $$;
 COMMENT ON FUNCTION privacy._held_condition(regclass) IS
   'SQL condition matching the rows of a table under an active legal hold';
+REVOKE ALL ON FUNCTION privacy._held_condition(regclass) FROM PUBLIC;
 
 -- Drop a table's retention trigger if it has one.
 CREATE FUNCTION privacy._drop_retention_trigger(tbl regclass) RETURNS void
@@ -351,6 +352,7 @@ END
 $$;
 COMMENT ON FUNCTION privacy.retention_report() IS
   'Per retained table: policy, rows, rows expired but not yet purged, rows held, oldest expired row, last purge';
+REVOKE ALL ON FUNCTION privacy.retention_report() FROM PUBLIC;
 
 -- Dropped tables leave the policy registry; their holds are released.
 CREATE FUNCTION privacy._retention_on_sql_drop() RETURNS event_trigger
