@@ -12,14 +12,8 @@ SELECT privacy.set_retention('contact_forms', '6 months') AS contact_forms,
        privacy.set_retention('clients', '90 days', 'closed_at') AS clients,
        privacy.set_retention('support_tickets', '2 years', 'opened_at') AS support_tickets,
        privacy.set_retention('payments', '7 years', 'paid_at') AS payments;
--- the masking rule applied in place by the anonymize action (normally set with the masking rules)
-DO $$ BEGIN
-    IF to_regclass('privacy.masking_rules') IS NULL THEN
-        CREATE TABLE privacy.masking_rules (tbl regclass, col name, expr text, PRIMARY KEY (tbl, col));
-    END IF;
-END $$;
-INSERT INTO privacy.masking_rules (tbl, col, expr) VALUES ('web_logs', 'ip', 'privacy.truncate_ip(ip)')
-ON CONFLICT DO NOTHING;
+-- the masking rule the anonymize action applies in place (a masking label)
+SELECT privacy.mask_column('web_logs', 'ip', 'privacy.truncate_ip(ip)');
 SELECT privacy.set_retention('web_logs', '30 days', 'at', 'anonymize') AS web_logs;
 
 \echo 'Some old data: a client whose account closed last year, old contact forms and logs.'

@@ -257,25 +257,26 @@ $$;
 COMMENT ON FUNCTION privacy.drop_retention(regclass) IS
   'Removes a table''s retention policy and trigger (the expiry column stays); false when it had none';
 
--- SET clause applying a table's masking rules (privacy.masking_rules, from the
--- masking module) in place; raises an error when the table has none.
+-- SET clause applying a table's masking rules (privacy.masking_rules, kept by
+-- the masking module from the security labels) in place; an error when the
+-- table has none.  SECURITY DEFINER: the rules table is the extension owner's,
+-- and this only reads it (masking expressions are not secret).
 CREATE FUNCTION privacy._masking_assignments(tbl regclass) RETURNS text
 LANGUAGE plpgsql STRICT STABLE PARALLEL SAFE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     sets text;
 BEGIN
-    IF pg_catalog.to_regclass('privacy.masking_rules') IS NOT NULL THEN
-        EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''%I = (%s)'', m.col, m.expr), '', '' ORDER BY m.col) '
-                'FROM privacy.masking_rules m WHERE m.tbl OPERATOR(pg_catalog.=) $1'
-           INTO sets USING tbl;
-    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ' ORDER BY m.col)
+      INTO sets
+      FROM privacy.masking_rules m WHERE m.tbl OPERATOR(pg_catalog.=) $1;
     IF sets IS NULL THEN
         RAISE EXCEPTION 'table "%" has no masking rules', tbl
             USING ERRCODE = 'undefined_object',
                   DETAIL = 'Retention action ''anonymize'' applies the table''s masking rules in place.',
-                  HINT = 'Define masking rules for the table''s personal columns first, or use action ''delete''.';
+                  HINT = 'Define masking rules for the table''s personal columns first (privacy.mask_column), or use action ''delete''.';
     END IF;
     RETURN sets;
 END
