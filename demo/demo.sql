@@ -1,5 +1,4 @@
 -- `make demo`: a walk through privacy on the sample SMS platform.
-\set ON_ERROR_STOP 1
 \pset footer off
 \echo
 \echo '== 1. The extension and its key ring'

@@ -14,7 +14,10 @@ psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE sms_platform"
 export PGDATABASE=sms_platform
 echo "== loading the sample schema (demo/schema.sql)"
 psql -X -q -v ON_ERROR_STOP=1 -f demo/schema.sql
-psql -X --echo-queries -f demo/demo.sql
+# the walk-through, then each module's step in order (when present)
+for step in demo/demo.sql demo/views.sql demo/retention.sql demo/subject.sql; do
+    [ -f "$step" ] && psql -X -v ON_ERROR_STOP=1 --echo-queries -f "$step"
+done
 
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
     trap - EXIT

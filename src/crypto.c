@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "keys.h"
 #include "util.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(privacy_encrypt);
 PG_FUNCTION_INFO_V1(privacy_encrypt_deterministic);
@@ -717,6 +718,7 @@ privacy_decrypt(PG_FUNCTION_ARGS)
 	bytea	   *ct;
 	CryptoContext cbuf;
 
+	privacy_check_not_masked("decrypt");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ct = PG_GETARG_BYTEA_PP(0);
@@ -733,6 +735,7 @@ privacy_decrypt_text(PG_FUNCTION_ARGS)
 	bytea	   *pt;
 	CryptoContext cbuf;
 
+	privacy_check_not_masked("decrypt_text");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ct = PG_GETARG_BYTEA_PP(0);

@@ -845,6 +845,24 @@ lookup_by_name(const char *name)
 	return load_key(name, 0);
 }
 
+/* Cached entry for a key id, loading it if needed; errors if unknown. */
+static KeyCacheEntry *
+lookup_by_id(int32 key_id)
+{
+	KeyCacheEntry *e;
+
+	prepare_cache();
+	e = hash_search(keys_by_id, &key_id, HASH_FIND, NULL);
+	if (e == NULL)
+		e = load_key(NULL, key_id);
+	if (e == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("key with id %d does not exist", key_id),
+				 errdetail("The ciphertext names a key that is not in privacy.keys.")));
+	return e;
+}
+
 /* Active version of the named key, checked for purpose. */
 PrivacyKey *
 privacy_key_active(const char *name, int namelen, KeyPurpose purpose)
@@ -915,15 +933,7 @@ privacy_key_version(int32 key_id, int32 version)
 		last_key->key_id == key_id && last_key->version == version)
 		return last_key;
 
-	prepare_cache();
-	e = hash_search(keys_by_id, &key_id, HASH_FIND, NULL);
-	if (e == NULL)
-		e = load_key(NULL, key_id);
-	if (e == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("key with id %d does not exist", key_id),
-				 errdetail("The ciphertext names a key that is not in privacy.keys.")));
+	e = lookup_by_id(key_id);
 	if (e->destroyed)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -944,14 +954,7 @@ privacy_key_active_version(int32 key_id, const char **name)
 {
 	KeyCacheEntry *e;
 
-	prepare_cache();
-	e = hash_search(keys_by_id, &key_id, HASH_FIND, NULL);
-	if (e == NULL)
-		e = load_key(NULL, key_id);
-	if (e == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("key with id %d does not exist", key_id)));
+	e = lookup_by_id(key_id);
 	if (name)
 		*name = e->name;
 	return e->destroyed ? 0 : e->active_version;

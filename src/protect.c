@@ -37,6 +37,7 @@
 #include "keys.h"
 #include "protect.h"
 #include "util.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(privacy_protect_trigger);
 PG_FUNCTION_INFO_V1(privacy_decrypt_column);
@@ -290,6 +291,7 @@ check_decrypt_access(FunctionCallInfo fcinfo, const char *context)
 
 	if (memo && memo->userid == GetUserId() && strcmp(memo->context, context) == 0)
 		return;
+	privacy_check_not_masked("_decrypt_column");
 
 	privacy_owner_begin(&scope);
 	rc = SPI_execute_with_args("SELECT tbl::pg_catalog.oid, view::pg_catalog.oid, col::pg_catalog.text "

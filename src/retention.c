@@ -1,12 +1,1115 @@
 /*
- * retention.c
+ * retention.c — retention-expiry trigger, policy and hold registries, purge.
+ *
+ * privacy.set_retention() (PL/pgSQL, src/sql/retention.sql) records a policy
+ * and installs the row trigger below, which stamps the expiry column:
+ * since + keep (NULL since: never), or now() + keep on INSERT and on every
+ * UPDATE.  Rows kept after anonymization are stamped 'infinity' and stay so.
+ *
+ * The purge walks the policies one table at a time.  Each step (one batch of
+ * at most batch_size rows, or one expired partition) runs in a subtransaction
+ * as the table's owner, under lock_timeout, taking rows with FOR UPDATE SKIP
+ * LOCKED; a failing step ends that table's purge only.  The table's row in
+ * privacy.deletion_log is updated in the same transaction as each batch, so
+ * the log matches what was committed even if the server stops mid-run.  In
+ * the procedure and the background worker each step is committed on its own.
  */
 #include "postgres.h"
 
-#include "retention.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
 
-/* Module initialisation. */
+#include "audit.h"
+#include "retention.h"
+#include "util.h"
+
+PG_FUNCTION_INFO_V1(privacy_retention_trigger);
+PG_FUNCTION_INFO_V1(privacy_policy_write);
+PG_FUNCTION_INFO_V1(privacy_policy_remove);
+PG_FUNCTION_INFO_V1(privacy_place_hold);
+PG_FUNCTION_INFO_V1(privacy_release_hold);
+PG_FUNCTION_INFO_V1(privacy_purge);
+PG_FUNCTION_INFO_V1(privacy_run_purge);
+
+static int	purge_lock_timeout = 1000;	/* ms */
+
+/* Set while the purge anonymizes rows: the trigger keeps their 'infinity'. */
+static bool anonymizing = false;
+
+/* ---------- the trigger ---------- */
+
+/* Per-trigger cache of the trigger's arguments, in fn_extra. */
+typedef struct RetentionCache
+{
+	Oid			tgoid;
+	int			expiry_attnum;
+	int			since_attnum;	/* 0: counted from now() */
+	Oid			since_type;
+	Interval	keep;
+	TimestampTz now_base;		/* now() for which now_expiry was computed */
+	TimestampTz now_expiry;
+} RetentionCache;
+
+/* Attribute number of a named column of the trigger's table, or an error. */
+static int
+trigger_column(Relation rel, const char *colname)
+{
+	int			attnum = SPI_fnumber(RelationGetDescr(rel), colname);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("retention column \"%s\" does not exist in table \"%s\"",
+						colname, RelationGetRelationName(rel)),
+				 errhint("Run privacy.set_retention() again after renaming or dropping a column it uses.")));
+	return attnum;
+}
+
+/* The trigger's cache, filled on first use. */
+static RetentionCache *
+trigger_cache(FunctionCallInfo fcinfo, TriggerData *td)
+{
+	RetentionCache *c = fcinfo->flinfo->fn_extra;
+	Trigger    *tg = td->tg_trigger;
+	Interval   *keep;
+
+	if (c && c->tgoid == tg->tgoid)
+		return c;
+	if (tg->tgnargs != 2 && tg->tgnargs != 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" has malformed arguments", tg->tgname),
+				 errhint("Run privacy.set_retention() again to rebuild it.")));
+	if (c == NULL)
+		c = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RetentionCache));
+	c->expiry_attnum = trigger_column(td->tg_relation, tg->tgargs[0]);
+	if (TupleDescAttr(RelationGetDescr(td->tg_relation), c->expiry_attnum - 1)->atttypid != TIMESTAMPTZOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("expiry column \"%s\" must be of type timestamptz", tg->tgargs[0])));
+	keep = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(tg->tgargs[1]),
+												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	c->keep = *keep;
+	c->since_attnum = 0;
+	if (tg->tgnargs == 3)
+	{
+		c->since_attnum = trigger_column(td->tg_relation, tg->tgargs[2]);
+		c->since_type = TupleDescAttr(RelationGetDescr(td->tg_relation), c->since_attnum - 1)->atttypid;
+		if (c->since_type != TIMESTAMPTZOID && c->since_type != TIMESTAMPOID && c->since_type != DATEOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("since column \"%s\" must be of type timestamptz, timestamp or date",
+							tg->tgargs[2])));
+	}
+	c->now_base = DT_NOBEGIN;
+	c->tgoid = tg->tgoid;
+	return c;
+}
+
+/* t + keep */
+static TimestampTz
+add_keep(TimestampTz t, Interval *keep)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(t),
+												   IntervalPGetDatum(keep)));
+}
+
+/* The expiry of a new row version: since + keep (NULL since: NULL), or now() + keep. */
+static Datum
+compute_expiry(RetentionCache *c, HeapTuple newtup, TupleDesc desc, bool *expiry_null)
+{
+	bool		isnull;
+	TimestampTz now;
+
+	if (c->since_attnum > 0)
+	{
+		Datum		since = heap_getattr(newtup, c->since_attnum, desc, &isnull);
+		TimestampTz t;
+
+		if (isnull)
+		{
+			*expiry_null = true;
+			return (Datum) 0;
+		}
+		if (c->since_type == DATEOID)
+			t = DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, since));
+		else if (c->since_type == TIMESTAMPOID)
+			t = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, since));
+		else
+			t = DatumGetTimestampTz(since);
+		return TimestampTzGetDatum(add_keep(t, &c->keep));
+	}
+	now = GetCurrentTransactionStartTimestamp();
+	if (now != c->now_base)
+	{
+		c->now_expiry = add_keep(now, &c->keep);
+		c->now_base = now;
+	}
+	return TimestampTzGetDatum(c->now_expiry);
+}
+
+/*
+ * privacy._retention_trigger(expiry_column, keep [, since_column]): BEFORE
+ * INSERT OR UPDATE FOR EACH ROW; stamps the expiry column.
+ */
+Datum
+privacy_retention_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	RetentionCache *c;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	Datum		expiry;
+	Datum		cur;
+	bool		expiry_null = false;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("privacy._retention_trigger() must run as a BEFORE INSERT OR UPDATE row trigger")));
+	c = trigger_cache(fcinfo, td);
+	desc = RelationGetDescr(td->tg_relation);
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+
+	expiry = TimestampTzGetDatum(DT_NOEND);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		Datum		old = heap_getattr(td->tg_trigtuple, c->expiry_attnum, desc, &isnull);
+
+		/* the purge stamps what it anonymizes; anonymized rows stay kept */
+		if (anonymizing)
+			return PointerGetDatum(newtup);
+		if (isnull || !TIMESTAMP_IS_NOEND(DatumGetTimestampTz(old)))
+			expiry = compute_expiry(c, newtup, desc, &expiry_null);
+	}
+	else
+		expiry = compute_expiry(c, newtup, desc, &expiry_null);
+
+	cur = heap_getattr(newtup, c->expiry_attnum, desc, &isnull);
+	if (isnull == expiry_null && (isnull || DatumGetTimestampTz(cur) == DatumGetTimestampTz(expiry)))
+		return PointerGetDatum(newtup);
+	newtup = heap_modify_tuple_by_cols(newtup, desc, 1, &c->expiry_attnum, &expiry, &expiry_null);
+	return PointerGetDatum(newtup);
+}
+
+/* ---------- registries ---------- */
+
+/* Refuse callers that do not own the table. */
+static void
+require_table_owner(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+#else
+	if (!pg_class_ownercheck(relid, GetUserId()))
+#endif
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", name)));
+}
+
+/* Schema-qualified, quoted name of a relation; NULL if it no longer exists. */
+static char *
+qualified_name(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		return NULL;
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+}
+
+/*
+ * Run one statement on the extension's own tables as the extension owner.
+ * Returns the first column of the first row as int8 (0 when none).
+ */
+static int64
+owner_exec(const char *sql, int nargs, Oid *types, Datum *vals, const char *nulls)
+{
+	OwnerScope	scope;
+	int64		result = 0;
+	int			rc;
+
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args(sql, nargs, types, vals, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
+	if (SPI_tuptable && SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			result = DatumGetInt64(d);
+	}
+	privacy_owner_end(&scope);
+	return result;
+}
+
+/* Append "key": "value" (value JSON-escaped, or null) to a JSON object being built. */
+static void
+json_field(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, "%s\"%s\": ", buf->len > 1 ? ", " : "", key);
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * privacy._policy_write(tbl, keep, since_column, action, expiry_column):
+ * record a retention policy (table owner only); audited.
+ */
+Datum
+privacy_policy_write(PG_FUNCTION_ARGS)
+{
+	Oid			types[6] = {OIDOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		vals[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	StringInfoData details;
+	char	   *since = PG_ARGISNULL(2) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(2)));
+	char	   *keep;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table, period, action and expiry column of a retention policy must not be null")));
+	require_table_owner(PG_GETARG_OID(0));
+	vals[0] = PG_GETARG_DATUM(0);
+	vals[1] = PG_GETARG_DATUM(1);
+	if (since)
+		vals[2] = CStringGetTextDatum(since);
+	else
+		nulls[2] = 'n';
+	vals[3] = PG_GETARG_DATUM(3);
+	vals[4] = CStringGetTextDatum(NameStr(*PG_GETARG_NAME(4)));
+	vals[5] = CStringGetTextDatum(privacy_calling_role());
+	owner_exec("INSERT INTO privacy.retention_policies "
+			   "(tbl, keep, since_column, action, expiry_column, set_by) "
+			   "VALUES ($1::pg_catalog.regclass, $2, $3::pg_catalog.name, $4, $5::pg_catalog.name, $6::pg_catalog.name) "
+			   "ON CONFLICT (tbl) DO UPDATE SET keep = EXCLUDED.keep, since_column = EXCLUDED.since_column, "
+			   "action = EXCLUDED.action, expiry_column = EXCLUDED.expiry_column, "
+			   "set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by",
+			   6, types, vals, nulls);
+
+	keep = DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	json_field(&details, "keep", keep);
+	json_field(&details, "since_column", since);
+	json_field(&details, "action", text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	json_field(&details, "expiry_column", NameStr(*PG_GETARG_NAME(4)));
+	appendStringInfoChar(&details, '}');
+	privacy_audit("set_retention", qualified_name(PG_GETARG_OID(0)), NULL, details.data);
+	PG_RETURN_VOID();
+}
+
+/* privacy._policy_remove(tbl): forget a table's policy (table owner only); audited. */
+Datum
+privacy_policy_remove(PG_FUNCTION_ARGS)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		vals[1] = {PG_GETARG_DATUM(0)};
+	int64		removed;
+
+	require_table_owner(PG_GETARG_OID(0));
+	removed = owner_exec("WITH d AS (DELETE FROM privacy.retention_policies "
+						 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass RETURNING 1) "
+						 "SELECT pg_catalog.count(*) FROM d", 1, types, vals, NULL);
+	if (removed > 0)
+		privacy_audit("drop_retention", qualified_name(PG_GETARG_OID(0)), NULL, NULL);
+	PG_RETURN_BOOL(removed > 0);
+}
+
+/* Saved user and GUC state while statements run as a table's owner. */
+typedef struct TableScope
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} TableScope;
+
+/*
+ * Act as a table's owner (a security-restricted operation, so that hold
+ * predicates and masking rules get no more rights than their author), with
+ * lock_timeout bounded and search_path pinned; SPI connected.
+ */
+static void
+table_scope_begin(Oid owner, TableScope *s)
+{
+	GetUserIdAndSecContext(&s->save_userid, &s->save_sec_context);
+	SetUserIdAndSecContext(owner, s->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	s->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("lock_timeout", psprintf("%d", purge_lock_timeout), PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/* Leave a table scope. */
+static void
+table_scope_end(TableScope *s)
+{
+	SPI_finish();
+	AtEOXact_GUC(true, s->save_nestlevel);
+	SetUserIdAndSecContext(s->save_userid, s->save_sec_context);
+}
+
+/*
+ * Check a hold predicate: one boolean expression over the table's columns
+ * (subqueries allowed), parsed and analysed with the caller's rights.
+ */
+static void
+validate_predicate(Oid relid, const char *predicate)
+{
+	List	   *raw;
+	SelectStmt *sel = NULL;
+	SPIPlanPtr	plan;
+	TableScope	s;
+
+	raw = raw_parser(predicate, RAW_PARSE_PLPGSQL_EXPR);
+	if (list_length(raw) == 1 && IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
+		sel = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+	if (sel == NULL || list_length(sel->targetList) != 1 || sel->fromClause != NIL ||
+		sel->whereClause != NULL || sel->groupClause != NIL || sel->havingClause != NULL ||
+		sel->windowClause != NIL || sel->sortClause != NIL || sel->limitCount != NULL ||
+		sel->limitOffset != NULL || sel->lockingClause != NIL || sel->distinctClause != NIL ||
+		sel->intoClause != NULL || sel->op != SETOP_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("hold predicate must be a single boolean expression"),
+				 errhint("Write a condition over the table's columns, e.g. client_id = 42.")));
+	/* as the purge will run it: search_path pinned */
+	table_scope_begin(GetUserId(), &s);
+	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE (%s)", qualified_name(relid), predicate), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare hold predicate: %s", SPI_result_code_string(SPI_result));
+	table_scope_end(&s);
+}
+
+/*
+ * privacy.place_hold(reason, tbl, subject, until, predicate): hold a table,
+ * or its rows matching predicate, until released (or until "until").
+ */
+Datum
+privacy_place_hold(PG_FUNCTION_ARGS)
+{
+	Oid			types[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		vals[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *reason;
+	char	   *subject = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *predicate = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	Oid			relid;
+	int64		id;
+	StringInfoData details;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a legal hold needs a reason")));
+	reason = privacy_text_to_cstring_limited(PG_GETARG_TEXT_PP(0), 1000, "reason");
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(subject ? ERRCODE_FEATURE_NOT_SUPPORTED : ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a legal hold needs a table"),
+				 errdetail("Holds on a data subject across every table need the subject registry."),
+				 errhint("Hold the subject's rows table by table: privacy.place_hold(reason, tbl, subject => ..., predicate => 'email = ''...''').")));
+	relid = PG_GETARG_OID(1);
+	require_table_owner(relid);
+	if (!PG_ARGISNULL(3) && PG_GETARG_TIMESTAMPTZ(3) <= GetCurrentTransactionStartTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a legal hold must last beyond now")));
+	if (predicate)
+		validate_predicate(relid, predicate);
+
+	vals[0] = CStringGetTextDatum(reason);
+	vals[1] = ObjectIdGetDatum(relid);
+	vals[2] = subject ? CStringGetTextDatum(subject) : (Datum) 0;
+	nulls[2] = subject ? ' ' : 'n';
+	vals[3] = predicate ? CStringGetTextDatum(predicate) : (Datum) 0;
+	nulls[3] = predicate ? ' ' : 'n';
+	vals[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[4] = PG_ARGISNULL(3) ? 'n' : ' ';
+	vals[5] = CStringGetTextDatum(privacy_calling_role());
+	id = owner_exec("INSERT INTO privacy.legal_holds (reason, tbl, subject, predicate, until, placed_by) "
+					"VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6::pg_catalog.name) "
+					"RETURNING id::pg_catalog.int8", 6, types, vals, nulls);
+
+	initStringInfo(&details);
+	appendStringInfo(&details, "{\"hold_id\": " INT64_FORMAT, id);
+	json_field(&details, "reason", reason);
+	json_field(&details, "predicate", predicate);
+	json_field(&details, "until", PG_ARGISNULL(3) ? NULL :
+			   DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(3))));
+	appendStringInfoChar(&details, '}');
+	privacy_audit("place_hold", qualified_name(relid), subject, details.data);
+	PG_RETURN_INT32((int32) id);
+}
+
+/* privacy.release_hold(hold_id): release a hold (owner of the held table only). */
+Datum
+privacy_release_hold(PG_FUNCTION_ARGS)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		vals[2];
+	OwnerScope	scope;
+	Oid			relid = InvalidOid;
+	char	   *subject = NULL;
+	bool		released = false;
+	bool		isnull;
+	int			rc;
+
+	vals[0] = PG_GETARG_DATUM(0);
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT tbl::pg_catalog.oid, subject, released_at IS NOT NULL "
+							   "FROM privacy.legal_holds WHERE id OPERATOR(pg_catalog.=) $1",
+							   1, types, vals, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read privacy.legal_holds: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+
+		relid = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		subject = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+		if (subject)
+			subject = strcpy(SPI_palloc(strlen(subject) + 1), subject);
+		released = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	privacy_owner_end(&scope);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("legal hold %d does not exist", PG_GETARG_INT32(0))));
+	if (released)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("legal hold %d was already released", PG_GETARG_INT32(0))));
+	require_table_owner(relid);
+	vals[1] = CStringGetTextDatum(privacy_calling_role());
+	owner_exec("UPDATE privacy.legal_holds SET released_at = pg_catalog.now(), "
+			   "released_by = $2::pg_catalog.name WHERE id OPERATOR(pg_catalog.=) $1",
+			   2, types, vals, NULL);
+	privacy_audit("release_hold", qualified_name(relid), subject,
+				  psprintf("{\"hold_id\": %d}", PG_GETARG_INT32(0)));
+	PG_RETURN_VOID();
+}
+
+/* ---------- purge ---------- */
+
+/* One retained table, as read at the start of a run. */
+typedef struct PurgePolicy
+{
+	Oid			relid;
+	char	   *keep;
+	char	   *since;			/* NULL: counted from the latest write */
+	char	   *action;
+	char	   *expiry;
+	char	   *policy;			/* human-readable, for the log */
+} PurgePolicy;
+
+/* State of one purge run. */
+typedef struct PurgeRun
+{
+	MemoryContext cxt;			/* survives the run's commits */
+	int64		run_id;
+	int			batch;
+	bool		dry_run;
+	bool		commit_each;	/* procedure or worker: commit after each step */
+	char	   *role;
+	bool		pushed;			/* we pushed the active snapshot */
+	/* the table being purged */
+	PurgePolicy *p;
+	char	   *table;			/* qualified name */
+	Oid			owner;
+	char	   *held;			/* condition of held rows ('false': none) */
+	Oid			leaf;			/* the partition or table a step works on */
+	int64		log_id;
+	int64		step_rows;
+	int64		rows;
+} PurgeRun;
+
+typedef void (*PurgeStep) (PurgeRun *run);
+
+/*
+ * In a run committing each step: commit, and start the next transaction with
+ * a snapshot of our own (there is no portal to provide one in a worker).
+ */
+static void
+commit_step(PurgeRun *run)
+{
+	if (!run->commit_each)
+		return;
+	if (run->pushed)
+		PopActiveSnapshot();
+	run->pushed = false;
+	SPI_commit();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	run->pushed = true;
+}
+
+/*
+ * Run one step in a subtransaction, then commit if the run commits each
+ * step.  On error, the step is rolled back and its message returned (the
+ * error is reported as a warning); NULL on success.
+ */
+static char *
+run_step(PurgeRun *run, PurgeStep step)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *volatile error = NULL;
+
+	run->step_rows = 0;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		step(run);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(run->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		anonymizing = false;
+		error = edata->message;
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not purge table %s", run->table ? run->table : "?"),
+				 errdetail("%s", edata->message)));
+	}
+	PG_END_TRY();
+	commit_step(run);
+	return error;
+}
+
+/* Run a statement in a table scope; returns SPI_processed. */
+static uint64
+table_exec(const char *sql, int expect)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc != expect)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Write a deletion log row for the table (partition: its name) and remember its id. */
+static int64
+log_insert(PurgeRun *run, const char *partition, const char *action, int64 rows,
+		   const char *note, bool finished)
+{
+	Oid			types[10] = {INT8OID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
+	TEXTOID, TEXTOID, BOOLOID};
+	Datum		vals[10];
+	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	vals[0] = Int64GetDatum(run->run_id);
+	vals[1] = ObjectIdGetDatum(run->p->relid);
+	vals[2] = CStringGetTextDatum(run->table);
+	vals[3] = partition ? CStringGetTextDatum(partition) : (Datum) 0;
+	nulls[3] = partition ? ' ' : 'n';
+	vals[4] = CStringGetTextDatum(run->p->policy);
+	vals[5] = CStringGetTextDatum(action);
+	vals[6] = Int64GetDatum(rows);
+	vals[7] = CStringGetTextDatum(run->role);
+	vals[8] = note ? CStringGetTextDatum(note) : (Datum) 0;
+	nulls[8] = note ? ' ' : 'n';
+	vals[9] = BoolGetDatum(finished);
+	return owner_exec("INSERT INTO privacy.deletion_log "
+					  "(run_id, relid, table_name, partition, policy, action, rows, role, note, finished_at) "
+					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.name, $9, "
+					  "CASE WHEN $10 THEN pg_catalog.clock_timestamp() END) RETURNING id",
+					  10, types, vals, nulls);
+}
+
+/* Step: open the table's log row for this run. */
+static void
+step_open_log(PurgeRun *run)
+{
+	run->log_id = log_insert(run, NULL, run->p->action, 0, NULL, false);
+}
+
+/* Step: close the table's log row (with the error, if any). */
+static void
+close_log(PurgeRun *run, const char *error)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		vals[2] = {Int64GetDatum(run->log_id), (Datum) 0};
+	char		nulls[2] = {' ', error ? ' ' : 'n'};
+
+	if (error)
+		vals[1] = CStringGetTextDatum(error);
+	owner_exec("UPDATE privacy.deletion_log SET finished_at = pg_catalog.clock_timestamp(), error = $2 "
+			   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, nulls);
+}
+
+/* Step: the condition of held rows, or 'true' when the whole table is held. */
+static void
+step_read_holds(PurgeRun *run)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		vals[1] = {ObjectIdGetDatum(run->p->relid)};
+	MemoryContext oldcxt;
+	OwnerScope	scope;
+	int			rc;
+
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT privacy._held_condition($1::pg_catalog.regclass)",
+							   1, types, vals, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read legal holds: %s", SPI_result_code_string(rc));
+	oldcxt = MemoryContextSwitchTo(run->cxt);
+	run->held = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	MemoryContextSwitchTo(oldcxt);
+	privacy_owner_end(&scope);
+}
+
+/* The expired, unheld rows of the current leaf: a WHERE condition. */
+static char *
+expired_condition(PurgeRun *run)
+{
+	return psprintf("%s OPERATOR(pg_catalog.<) pg_catalog.now() AND NOT (%s)",
+					quote_identifier(run->p->expiry), run->held);
+}
+
+/* Step: delete or anonymize one batch of the current leaf, and count it in the log. */
+static void
+step_batch(PurgeRun *run)
+{
+	TableScope	s;
+	char	   *leaf = qualified_name(run->leaf);
+	char	   *pick;
+	char	   *sql;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		vals[2];
+
+	if (leaf == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table %s was dropped during the purge run", run->table)));
+	pick = psprintf("ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM ONLY %s WHERE %s "
+					"LIMIT %d FOR UPDATE SKIP LOCKED))", leaf, expired_condition(run), run->batch);
+	table_scope_begin(run->owner, &s);
+	if (strcmp(run->p->action, "anonymize") == 0)
+	{
+		Oid			argtype = OIDOID;
+		Datum		arg = ObjectIdGetDatum(run->p->relid);
+		char	   *sets;
+
+		if (SPI_execute_with_args("SELECT privacy._masking_assignments($1::pg_catalog.regclass)", 1,
+								  &argtype, &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read masking rules");
+		sets = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		sql = psprintf("UPDATE ONLY %s SET %s, %s = 'infinity' WHERE %s",
+					   leaf, sets, quote_identifier(run->p->expiry), pick);
+		anonymizing = true;
+		run->step_rows = table_exec(sql, SPI_OK_UPDATE);
+		anonymizing = false;
+	}
+	else
+	{
+		sql = psprintf("DELETE FROM ONLY %s WHERE %s", leaf, pick);
+		run->step_rows = table_exec(sql, SPI_OK_DELETE);
+	}
+	table_scope_end(&s);
+
+	vals[0] = Int64GetDatum(run->log_id);
+	vals[1] = Int64GetDatum(run->step_rows);
+	owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
+			   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
+}
+
+/* Step (dry run): count the rows a purge would remove from the current leaf. */
+static void
+step_count(PurgeRun *run)
+{
+	TableScope	s;
+	bool		isnull;
+
+	table_scope_begin(run->owner, &s);
+	table_exec(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE %s",
+						qualified_name(run->leaf), expired_condition(run)), SPI_OK_SELECT);
+	run->step_rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	table_scope_end(&s);
+}
+
+/* Step: detach and drop the current leaf, a partition wholly past its retention. */
+static void
+step_drop_partition(PurgeRun *run)
+{
+	TableScope	s;
+	char	   *part = qualified_name(run->leaf);
+	bool		isnull;
+	int64		n;
+
+	table_scope_begin(run->owner, &s);
+	table_exec(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s", part), SPI_OK_SELECT);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	table_exec(psprintf("ALTER TABLE %s DETACH PARTITION %s", run->table, part), SPI_OK_UTILITY);
+	table_exec(psprintf("DROP TABLE %s", part), SPI_OK_UTILITY);
+	table_scope_end(&s);
+	(void) log_insert(run, part, "drop_partition", n, NULL, true);
+	run->step_rows = n;
+}
+
+/*
+ * Oids returned by a catalog query with parameters ($1 the table, $2 its
+ * since column, $3 its period), allocated in the run's context.
+ */
+static List *
+catalog_oids(PurgeRun *run, const char *sql)
+{
+	Oid			types[3] = {OIDOID, TEXTOID, INTERVALOID};
+	Datum		vals[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	List	   *oids = NIL;
+	uint64		i;
+	bool		isnull;
+
+	vals[0] = ObjectIdGetDatum(run->p->relid);
+	vals[1] = run->p->since ? CStringGetTextDatum(run->p->since) : (Datum) 0;
+	nulls[1] = run->p->since ? ' ' : 'n';
+	vals[2] = DirectFunctionCall3(interval_in, CStringGetDatum(run->p->keep),
+								  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, 3, types, vals, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list partitions");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(run->cxt);
+
+		oids = lappend_oid(oids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+	return oids;
+}
+
+/* Partitions of the table wholly past their retention (range on the since column). */
+static List *
+expired_partitions(PurgeRun *run)
+{
+	if (run->p->since == NULL || strcmp(run->p->action, "delete") != 0 ||
+		strcmp(run->held, "false") != 0 || get_rel_relkind(run->p->relid) != RELKIND_PARTITIONED_TABLE)
+		return NIL;
+	return catalog_oids(run,
+						"SELECT c.oid FROM pg_catalog.pg_inherits i "
+						"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid "
+						"JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid OPERATOR(pg_catalog.=) i.inhparent "
+						"JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.inhparent "
+						" AND a.attnum OPERATOR(pg_catalog.=) pt.partattrs[0] "
+						"WHERE i.inhparent OPERATOR(pg_catalog.=) $1 AND c.relkind OPERATOR(pg_catalog.=) 'r' "
+						"AND pt.partstrat OPERATOR(pg_catalog.=) 'r' AND pt.partnatts OPERATOR(pg_catalog.=) 1 "
+						"AND a.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+						"AND (pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid), "
+						"     'TO \\(''([^'']*)''\\)$'))[1]::pg_catalog.timestamptz "
+						"    OPERATOR(pg_catalog.+) $3 OPERATOR(pg_catalog.<=) pg_catalog.now() "
+						"ORDER BY c.oid");
+}
+
+/* The tables holding the rows: the table itself, or its leaf partitions. */
+static List *
+leaves(PurgeRun *run)
+{
+	if (get_rel_relkind(run->p->relid) != RELKIND_PARTITIONED_TABLE)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(run->cxt);
+		List	   *one = list_make1_oid(run->p->relid);
+
+		MemoryContextSwitchTo(oldcxt);
+		return one;
+	}
+	return catalog_oids(run,
+						"SELECT t.relid FROM pg_catalog.pg_partition_tree($1) t "
+						"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid "
+						"WHERE t.isleaf AND c.relkind OPERATOR(pg_catalog.=) 'r' ORDER BY t.relid");
+}
+
+/* Purge one table; returns the action done ("delete", "held", "failed", ...). */
+static const char *
+purge_table(PurgeRun *run)
+{
+	char	   *error;
+	ListCell   *lc;
+	HeapTuple	tup;
+
+	run->rows = 0;
+	run->log_id = 0;
+	run->table = qualified_name(run->p->relid);
+	if (run->table == NULL)
+	{
+		run->table = psprintf("%u", run->p->relid);
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not purge table %s", run->table),
+				 errdetail("The table was dropped during the purge run.")));
+		return "failed";
+	}
+	run->table = MemoryContextStrdup(run->cxt, run->table);
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(run->p->relid));
+	if (!HeapTupleIsValid(tup))
+		return "failed";
+	run->owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	if (IsBackgroundWorker)
+		pgstat_report_activity(STATE_RUNNING, psprintf("privacy purge of %s", run->table));
+
+	if ((error = run_step(run, step_read_holds)) != NULL)
+		return "failed";
+	if (strcmp(run->held, "true") == 0)
+	{
+		if (!run->dry_run)
+			run_step(run, step_open_log);
+		if (run->log_id)
+		{
+			Oid			types[1] = {INT8OID};
+			Datum		vals[1] = {Int64GetDatum(run->log_id)};
+
+			owner_exec("UPDATE privacy.deletion_log SET note = 'table under legal hold', "
+					   "finished_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
+					   1, types, vals, NULL);
+			commit_step(run);
+		}
+		return "held";
+	}
+	if (run->dry_run)
+	{
+		foreach(lc, leaves(run))
+		{
+			run->leaf = lfirst_oid(lc);
+			if ((error = run_step(run, step_count)) != NULL)
+				return "failed";
+			run->rows += run->step_rows;
+		}
+		return run->p->action;
+	}
+
+	if ((error = run_step(run, step_open_log)) != NULL)
+		return "failed";
+	foreach(lc, expired_partitions(run))
+	{
+		run->leaf = lfirst_oid(lc);
+		if ((error = run_step(run, step_drop_partition)) != NULL)
+			break;
+		run->rows += run->step_rows;
+	}
+	if (error == NULL)
+	{
+		foreach(lc, leaves(run))
+		{
+			run->leaf = lfirst_oid(lc);
+			do
+			{
+				CHECK_FOR_INTERRUPTS();
+				if ((error = run_step(run, step_batch)) != NULL)
+					break;
+				run->rows += run->step_rows;
+			} while (run->step_rows >= run->batch);
+			if (error)
+				break;
+		}
+	}
+	close_log(run, error);
+	commit_step(run);
+	return error ? "failed" : run->p->action;
+}
+
+/* The retention policies, in table order, copied into the run's context. */
+static List *
+load_policies(PurgeRun *run)
+{
+	OwnerScope	scope;
+	List	   *policies = NIL;
+	uint64		i;
+	bool		isnull;
+	int			rc;
+
+	run->run_id = owner_exec("SELECT pg_catalog.nextval('privacy.purge_run_seq')", 0, NULL, NULL, NULL);
+	privacy_owner_begin(&scope);
+	rc = SPI_execute("SELECT p.tbl::pg_catalog.oid, p.keep::pg_catalog.text, p.since_column::pg_catalog.text, "
+					 "p.action, p.expiry_column::pg_catalog.text, "
+					 "privacy._policy_text(p.keep, p.since_column, p.action) "
+					 "FROM privacy.retention_policies p ORDER BY p.tbl::pg_catalog.oid", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read privacy.retention_policies: %s", SPI_result_code_string(rc));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext oldcxt = MemoryContextSwitchTo(run->cxt);
+		PurgePolicy *p = palloc0(sizeof(PurgePolicy));
+
+		p->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		p->keep = SPI_getvalue(tup, desc, 2);
+		p->since = SPI_getvalue(tup, desc, 3);
+		p->action = SPI_getvalue(tup, desc, 4);
+		p->expiry = SPI_getvalue(tup, desc, 5);
+		p->policy = SPI_getvalue(tup, desc, 6);
+		policies = lappend(policies, p);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	privacy_owner_end(&scope);
+	return policies;
+}
+
+/*
+ * One purge run over every retained table.  With commit_each, the caller
+ * holds a non-atomic SPI connection and every step is committed.  When
+ * rsinfo is given, one row (tbl, action, rows) per table is returned there.
+ */
+static void
+purge_run(int batch, bool dry_run, bool commit_each, ReturnSetInfo *rsinfo)
+{
+	PurgeRun	run;
+	List	   *policies;
+	ListCell   *lc;
+
+	if (batch < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch size must be positive")));
+	memset(&run, 0, sizeof(run));
+	run.cxt = AllocSetContextCreate(commit_each ? TopMemoryContext : CurrentMemoryContext,
+									"privacy purge", ALLOCSET_DEFAULT_SIZES);
+	run.batch = batch;
+	run.dry_run = dry_run;
+	run.commit_each = commit_each;
+	run.role = MemoryContextStrdup(run.cxt, privacy_calling_role());
+	if (commit_each && !ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		run.pushed = true;
+	}
+	PG_TRY();
+	{
+		policies = load_policies(&run);
+		foreach(lc, policies)
+		{
+			const char *action;
+
+			run.p = lfirst(lc);
+			action = purge_table(&run);
+			if (rsinfo)
+			{
+				Datum		values[3];
+				bool		nulls[3] = {false, false, false};
+
+				values[0] = ObjectIdGetDatum(run.p->relid);
+				values[1] = CStringGetTextDatum(action);
+				values[2] = Int64GetDatum(run.rows);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		MemoryContextDelete(run.cxt);
+	}
+	PG_END_TRY();
+	if (run.pushed)
+		PopActiveSnapshot();
+}
+
+/* privacy.purge(batch_size, dry_run): one run in the caller's transaction. */
+Datum
+privacy_purge(PG_FUNCTION_ARGS)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	purge_run(PG_GETARG_INT32(0), PG_GETARG_BOOL(1), false, (ReturnSetInfo *) fcinfo->resultinfo);
+	return (Datum) 0;
+}
+
+/* CALL privacy.run_purge(batch_size): one run, committing each step. */
+Datum
+privacy_run_purge(PG_FUNCTION_ARGS)
+{
+	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
+		castNode(CallContext, fcinfo->context)->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("privacy.run_purge() cannot run inside a transaction block"),
+				 errhint("Use SELECT * FROM privacy.purge() inside a transaction.")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("batch size must not be null")));
+	privacy_purge_database(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * One purge run over the current database, committing each step (the
+ * procedure and the background worker).  Must be called in a transaction
+ * that may be committed: a procedure called without a transaction block, or
+ * a worker's own transaction.
+ */
+void
+privacy_purge_database(int batch)
+{
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	purge_run(batch, false, true, NULL);
+	SPI_finish();
+}
+
+/* GUCs. */
 void
 RetentionInit(void)
 {
+	DefineCustomIntVariable("privacy.purge_lock_timeout",
+							"Longest wait for a lock by one purge step.",
+							"A step that cannot get its lock in time fails; the next run retries.",
+							&purge_lock_timeout, 1000, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }

@@ -1,9 +1,16 @@
 /*
- * retention.h
+ * retention.h — retention policies, legal holds and the purge.
  */
 #ifndef PRIVACY_RETENTION_H
 #define PRIVACY_RETENTION_H
 
 extern void RetentionInit(void);
+
+/*
+ * One purge run over the current database, committing after each batch.
+ * Call it in a transaction that may be committed (a procedure called outside
+ * a transaction block, or a background worker's own transaction).
+ */
+extern void privacy_purge_database(int batch);
 
 #endif

@@ -32,6 +32,7 @@
 #include "keys.h"
 #include "crypto.h"
 #include "tokenize.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(privacy_pseudonymize);
 PG_FUNCTION_INFO_V1(privacy_tokenize);
@@ -720,6 +721,7 @@ privacy_tokenize(PG_FUNCTION_ARGS)
 Datum
 privacy_detokenize(PG_FUNCTION_ARGS)
 {
+	privacy_check_not_masked("detokenize");
 	return tokenize_common(fcinfo, true);
 }
 

@@ -1,9 +1,25 @@
 /*
- * views.h
+ * views.h — masking rules (security labels of provider "privacy") and the
+ * masked views that reporting roles read.
  */
 #ifndef PRIVACY_VIEWS_H
 #define PRIVACY_VIEWS_H
 
+#include "postgres.h"
+
 extern void ViewsInit(void);
 
-#endif
+/*
+ * Is roleid masked: labelled MASKED, or a member of a role that is?
+ * Superusers never are.
+ */
+extern bool privacy_role_is_masked(Oid roleid);
+
+/*
+ * Refuse (42501) when the current user acts for a masked role: a function
+ * that would reveal protected data (decrypt, detokenize) calls it first.
+ * what names the refused function in the message.
+ */
+extern void privacy_check_not_masked(const char *what);
+
+#endif							/* PRIVACY_VIEWS_H */

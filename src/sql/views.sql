@@ -1,0 +1,259 @@
+-- Masking rules and masked views (src/views.c).  The rules are security
+-- labels of provider "privacy", checked by the C module when they are set;
+-- privacy.masking_rules and the views of the masked schema (GUC
+-- privacy.masked_schema) are rebuilt from them by refresh_masked_views(),
+-- which event triggers call after DDL.  Neither is dumped: pg_dump dumps the
+-- labels, and restoring them rebuilds both.
+
+-- One row per masked column: expr is an SQL expression over the table's
+-- columns by their bare names, deparsed with search_path = pg_catalog, pg_temp
+-- (run it under that search_path).
+CREATE TABLE privacy.masking_rules (
+    tbl  regclass NOT NULL,
+    col  name NOT NULL,
+    expr text NOT NULL,
+    PRIMARY KEY (tbl, col)
+);
+REVOKE ALL ON privacy.masking_rules FROM PUBLIC;
+COMMENT ON TABLE privacy.masking_rules IS
+  'Masked columns and their masking expressions, rebuilt from the security labels of provider privacy';
+
+CREATE FUNCTION privacy._mask_rule(tbl regclass, col name, label text) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_mask_rule' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION privacy._mask_rule(regclass, name, text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
+  'Checks a column label of provider privacy; its masking expression, deparsed (NULL for NOT MASKED)';
+
+-- The query of a table's masked view: every column in order, masked ones
+-- through their rules.  The view is a security_barrier, so a row filter added
+-- here (restricted data subjects) cannot be bypassed by leaky functions.
+CREATE FUNCTION privacy._masked_view_query(tbl regclass) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('SELECT %s FROM %s',
+               pg_catalog.string_agg(
+                   CASE WHEN r.expr IS NULL THEN pg_catalog.quote_ident(a.attname)
+                        ELSE pg_catalog.format('(%s) AS %I', r.expr, a.attname) END,
+                   ', ' ORDER BY a.attnum),
+               $1)
+      FROM pg_catalog.pg_attribute a
+      LEFT JOIN privacy.masking_rules r
+        ON r.tbl OPERATOR(pg_catalog.=) $1 AND r.col OPERATOR(pg_catalog.=) a.attname
+     WHERE a.attrelid OPERATOR(pg_catalog.=) $1
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+$$;
+REVOKE ALL ON FUNCTION privacy._masked_view_query(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._masked_view_query(regclass) IS
+  'SELECT statement of a table''s masked view';
+
+-- Roles labelled MASKED (directly; members of them inherit their grants).
+CREATE FUNCTION privacy._masked_roles() RETURNS SETOF oid
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.objoid FROM pg_catalog.pg_shseclabel s
+     WHERE s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+       AND s.provider OPERATOR(pg_catalog.=) 'privacy'
+       AND pg_catalog.upper(pg_catalog.btrim(s.label)) OPERATOR(pg_catalog.=) 'MASKED'
+$$;
+REVOKE ALL ON FUNCTION privacy._masked_roles() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._masked_roles() IS 'Roles labelled MASKED';
+
+-- Give a masked role, in this database, USAGE on the masked schema, SELECT on
+-- its views and a search_path that starts with it (and the library loaded at
+-- connection, so that the permission hook is there even without
+-- shared_preload_libraries); or take all of that back.
+CREATE FUNCTION privacy._setup_masked_role(role oid, masked boolean) RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r    text := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(role));
+    db   text := pg_catalog.quote_ident(pg_catalog.current_database());
+    nsp  name := pg_catalog.current_setting('privacy.masked_schema');
+BEGIN
+    IF masked THEN
+        PERFORM privacy._create_masked_schema(nsp);
+        EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', nsp, r);
+        EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', nsp, r);
+        EXECUTE pg_catalog.format('ALTER ROLE %s IN DATABASE %s SET search_path = %I, "$user", public',
+                                  r, db, nsp);
+        EXECUTE pg_catalog.format('ALTER ROLE %s IN DATABASE %s SET session_preload_libraries = privacy',
+                                  r, db);
+    ELSE
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) nsp) THEN
+            EXECUTE pg_catalog.format('REVOKE SELECT ON ALL TABLES IN SCHEMA %I FROM %s', nsp, r);
+            EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA %I FROM %s', nsp, r);
+        END IF;
+        EXECUTE pg_catalog.format('ALTER ROLE %s IN DATABASE %s RESET search_path', r, db);
+        EXECUTE pg_catalog.format('ALTER ROLE %s IN DATABASE %s RESET session_preload_libraries', r, db);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._setup_masked_role(oid, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._setup_masked_role(oid, boolean) IS
+  'Grants a masked role the masked schema and its search_path in this database, or takes them back';
+
+-- The masked schema, owned by the extension owner, closed to PUBLIC.
+CREATE FUNCTION privacy._create_masked_schema(nsp name) RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) nsp) THEN
+        EXECUTE pg_catalog.format('CREATE SCHEMA %I', nsp);
+        EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', nsp);
+        EXECUTE pg_catalog.format('COMMENT ON SCHEMA %I IS %L', nsp,
+                                  'Masked views of tables with masking rules (privacy.refresh_masked_views)');
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._create_masked_schema(name) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._create_masked_schema(name) IS 'Creates the masked schema if it is missing';
+
+-- Tables with a column labelled by provider privacy: one masked view each.
+CREATE FUNCTION privacy._labelled_tables() RETURNS TABLE (tbl oid, relname name)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT c.oid, c.relname
+      FROM pg_catalog.pg_seclabel s JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
+     WHERE s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND s.provider OPERATOR(pg_catalog.=) 'privacy' AND s.objsubid OPERATOR(pg_catalog.>) 0
+$$;
+REVOKE ALL ON FUNCTION privacy._labelled_tables() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._labelled_tables() IS 'Tables with masking labels on their columns';
+
+CREATE FUNCTION privacy.refresh_masked_views() RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp    name := pg_catalog.current_setting('privacy.masked_schema');
+    nspoid oid;
+    r      record;
+    v      text;
+    n      int := 0;
+BEGIN
+    -- the rules, from the labels (each one checked again)
+    DELETE FROM privacy.masking_rules;
+    -- (materialized: _mask_rule must see only existing, labelled columns)
+    WITH labels AS MATERIALIZED (
+        SELECT s.objoid AS tbl, a.attname AS col, s.label
+          FROM pg_catalog.pg_seclabel s
+          JOIN pg_catalog.pg_attribute a
+            ON a.attrelid OPERATOR(pg_catalog.=) s.objoid AND a.attnum OPERATOR(pg_catalog.=) s.objsubid
+         WHERE s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND s.provider OPERATOR(pg_catalog.=) 'privacy'
+           AND s.objsubid OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped),
+    rules AS MATERIALIZED (
+        SELECT l.tbl, l.col, privacy._mask_rule(l.tbl, l.col, l.label) AS expr FROM labels l)
+    INSERT INTO privacy.masking_rules (tbl, col, expr)
+    SELECT ru.tbl, ru.col, ru.expr FROM rules ru WHERE ru.expr IS NOT NULL;
+
+    SELECT pg_catalog.string_agg(l.tbl::pg_catalog.regclass::text, ', ') AS tables, l.relname INTO r
+      FROM privacy._labelled_tables() l GROUP BY l.relname HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'tables % would have the same masked view %.%', r.tables, nsp, r.relname
+            USING ERRCODE = 'duplicate_table',
+                  HINT = 'Masked views keep their table''s name: rename one of the tables.';
+    END IF;
+
+    IF NOT EXISTS (SELECT 1 FROM privacy._labelled_tables())
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace ns WHERE ns.nspname OPERATOR(pg_catalog.=) nsp) THEN
+        RETURN 0;
+    END IF;
+    PERFORM privacy._create_masked_schema(nsp);
+    SELECT ns.oid INTO nspoid FROM pg_catalog.pg_namespace ns WHERE ns.nspname OPERATOR(pg_catalog.=) nsp;
+
+    -- views of tables that lost their rules or are gone
+    FOR r IN SELECT c.relname FROM pg_catalog.pg_class c
+              WHERE c.relnamespace OPERATOR(pg_catalog.=) nspoid AND c.relkind OPERATOR(pg_catalog.=) 'v'
+                AND c.relname NOT IN (SELECT l.relname FROM privacy._labelled_tables() l) LOOP
+        EXECUTE pg_catalog.format('DROP VIEW %I.%I', nsp, r.relname);
+    END LOOP;
+
+    FOR r IN SELECT l.tbl, l.relname FROM privacy._labelled_tables() l ORDER BY l.relname LOOP
+        v := pg_catalog.format('%I.%I', nsp, r.relname);
+        BEGIN
+            EXECUTE pg_catalog.format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s',
+                                      v, privacy._masked_view_query(r.tbl));
+        EXCEPTION WHEN invalid_table_definition THEN
+            -- a column renamed, dropped or of another type: start afresh
+            EXECUTE pg_catalog.format('DROP VIEW %s', v);
+            EXECUTE pg_catalog.format('CREATE VIEW %s WITH (security_barrier) AS %s',
+                                      v, privacy._masked_view_query(r.tbl));
+        END;
+        EXECUTE pg_catalog.format('COMMENT ON VIEW %s IS %L', v,
+                                  pg_catalog.format('Masked view of %s (privacy.refresh_masked_views)', r.tbl::pg_catalog.regclass));
+        n := n OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+
+    FOR r IN SELECT m.role FROM privacy._masked_roles() m(role)
+              WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles x WHERE x.oid OPERATOR(pg_catalog.=) m.role) LOOP
+        PERFORM privacy._setup_masked_role(r.role, true);
+    END LOOP;
+    RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy.refresh_masked_views() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.refresh_masked_views() IS
+  'Rebuilds privacy.masking_rules and the masked views from the masking labels; returns the number of views';
+
+CREATE FUNCTION privacy.mask_column(tbl regclass, col name, expr text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format('SECURITY LABEL FOR privacy ON COLUMN %s.%I IS %L', tbl, col,
+                              CASE WHEN expr IS NOT NULL THEN 'MASKED WITH FUNCTION ' OPERATOR(pg_catalog.||) expr END);
+END
+$$;
+COMMENT ON FUNCTION privacy.mask_column(regclass, name, text) IS
+  'Sets the masking rule of a column (SECURITY LABEL ... IS ''MASKED WITH FUNCTION expr''); NULL removes it';
+
+-- Keep the masked schema in step with DDL: labels set, tables and columns
+-- renamed, added, retyped or dropped.
+CREATE FUNCTION privacy._views_on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tg_tag OPERATOR(pg_catalog.=) 'SECURITY LABEL'
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands() d
+                   JOIN pg_catalog.pg_seclabel s ON s.objoid OPERATOR(pg_catalog.=) d.objid
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND s.provider OPERATOR(pg_catalog.=) 'privacy') THEN
+        PERFORM privacy.refresh_masked_views();
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._views_on_ddl_end() FROM PUBLIC;
+CREATE EVENT TRIGGER privacy_views_ddl_end ON ddl_command_end
+    WHEN TAG IN ('SECURITY LABEL', 'ALTER TABLE') EXECUTE FUNCTION privacy._views_on_ddl_end();
+
+CREATE FUNCTION privacy._views_on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_dropped_objects() d
+                WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                  AND (d.objid IN (SELECT r.tbl::pg_catalog.oid FROM privacy.masking_rules r)
+                       OR d.objid IN (SELECT s.objoid FROM pg_catalog.pg_seclabel s
+                                       WHERE s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                                         AND s.provider OPERATOR(pg_catalog.=) 'privacy'))) THEN
+        PERFORM privacy.refresh_masked_views();
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._views_on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER privacy_views_sql_drop ON sql_drop
+    EXECUTE FUNCTION privacy._views_on_sql_drop();
