@@ -221,26 +221,6 @@ privacy_retention_trigger(PG_FUNCTION_ARGS)
 
 /* ---------- registries ---------- */
 
-/* Refuse callers that do not own the table. */
-static void
-require_table_owner(Oid relid)
-{
-	char	   *name = get_rel_name(relid);
-
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-#if PG_VERSION_NUM >= 160000
-	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-	if (!pg_class_ownercheck(relid, GetUserId()))
-#endif
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of table %s", name)));
-}
-
 /* Schema-qualified, quoted name of a relation; NULL if it no longer exists. */
 static char *
 qualified_name(Oid relid)
@@ -308,7 +288,7 @@ privacy_policy_write(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("table, period, action and expiry column of a retention policy must not be null")));
-	require_table_owner(PG_GETARG_OID(0));
+	privacy_require_table_owner(PG_GETARG_OID(0));
 	vals[0] = PG_GETARG_DATUM(0);
 	vals[1] = PG_GETARG_DATUM(1);
 	if (since)
@@ -346,7 +326,7 @@ privacy_policy_remove(PG_FUNCTION_ARGS)
 	Datum		vals[1] = {PG_GETARG_DATUM(0)};
 	int64		removed;
 
-	require_table_owner(PG_GETARG_OID(0));
+	privacy_require_table_owner(PG_GETARG_OID(0));
 	removed = owner_exec("WITH d AS (DELETE FROM privacy.retention_policies "
 						 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass RETURNING 1) "
 						 "SELECT pg_catalog.count(*) FROM d", 1, types, vals, NULL);
@@ -453,7 +433,7 @@ privacy_place_hold(PG_FUNCTION_ARGS)
 				 errdetail("Holds on a data subject across every table need the subject registry."),
 				 errhint("Hold the subject's rows table by table: privacy.place_hold(reason, tbl, subject => ..., predicate => 'email = ''...''').")));
 	relid = PG_GETARG_OID(1);
-	require_table_owner(relid);
+	privacy_require_table_owner(relid);
 	if (!PG_ARGISNULL(3) && PG_GETARG_TIMESTAMPTZ(3) <= GetCurrentTransactionStartTimestamp())
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -524,7 +504,7 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("legal hold %d was already released", PG_GETARG_INT32(0))));
-	require_table_owner(relid);
+	privacy_require_table_owner(relid);
 	vals[1] = CStringGetTextDatum(privacy_calling_role());
 	owner_exec("UPDATE privacy.legal_holds SET released_at = pg_catalog.now(), "
 			   "released_by = $2::pg_catalog.name WHERE id OPERATOR(pg_catalog.=) $1",

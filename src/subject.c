@@ -323,18 +323,7 @@ privacy_subject_owner_call(PG_FUNCTION_ARGS)
 		nulls[i] = PG_ARGISNULL(i);
 	}
 	if (call->table_owner && !nulls[0])
-	{
-		Oid			relid = DatumGetObjectId(args[0]);
-
-#if PG_VERSION_NUM >= 160000
-		if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-		if (!pg_class_ownercheck(relid, GetUserId()))
-#endif
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("must be owner of table %s", get_rel_name(relid))));
-	}
+		privacy_require_table_owner(DatumGetObjectId(args[0]));
 
 	result = call_function(subject_func(psprintf("_%s", fname), nargs, argtypes),
 						   nargs, args, nulls, true, &isnull);

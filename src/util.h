@@ -25,6 +25,9 @@ extern Oid	privacy_owner_oid(void);
 extern void privacy_owner_begin(OwnerScope *scope);
 extern void privacy_owner_end(OwnerScope *scope);
 
+/* Error unless the current user owns the table. */
+extern void privacy_require_table_owner(Oid relid);
+
 /* Name of the role that called us (before any owner scope). */
 extern char *privacy_calling_role(void);
 

@@ -223,16 +223,16 @@ BEGIN
     END IF;
     IF to_regprocedure('privacy.place_hold(text, regclass, text, timestamptz, text)') IS NOT NULL THEN
         PERFORM privacy.place_hold('tax audit', 'subj.invoices', '3');
-        PERFORM privacy.place_hold('expired hold', 'subj.notes', '3', now() - interval '1 day');
+        PERFORM privacy.release_hold(privacy.place_hold('released hold', 'subj.notes', '3'));
     ELSE
         INSERT INTO privacy.legal_holds (reason, tbl, subject) VALUES ('tax audit', 'subj.invoices', '3');
-        INSERT INTO privacy.legal_holds (reason, tbl, subject, until) VALUES ('expired hold', 'subj.notes', '3', now() - interval '1 day');
+        INSERT INTO privacy.legal_holds (reason, tbl, subject, released_at) VALUES ('released hold', 'subj.notes', '3', now());
     END IF;
 END
 $$;
 SELECT is(privacy._subject_held('subj.invoices', '3'), 'tax audit', 'a legal hold on the table for the subject holds');
 SELECT is(privacy._subject_held('subj.invoices', '1'), NULL, 'not for another subject');
-SELECT is(privacy._subject_held('subj.notes', '3'), NULL, 'an expired hold does not hold');
+SELECT is(privacy._subject_held('subj.notes', '3'), NULL, 'a released hold does not hold');
 
 CREATE OR REPLACE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
 LANGUAGE sql STABLE AS $$
