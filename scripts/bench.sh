@@ -237,4 +237,12 @@ echo "[10k rows x100]: pgp_sym_encrypt ran on the first $((ROWS / 100)) rows; it
 echo "Noise: the largest gap between a median and its fastest run is ${worst}% (${LABEL[$worst_key]});"
 echo "       above ~10%, other processes disturbed most runs: run again (or raise BENCH_RUNS)."
 for n in "${notes[@]}"; do echo "Note: $n"; done
+stop_cluster
+
+# The other parts, each on its own throwaway cluster.
+for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh; do
+    [ -f "$part" ] || continue
+    echo
+    bash "$part" 2>&1 | grep -v -E '^== (building|cluster started|installing)'
+done
 exit 0
