@@ -1325,3 +1325,45 @@ $$;
 COMMENT ON FUNCTION privacy.grant_subject_rights(regrole) IS
   'Grants a role the data-subject functions and views (export, erasure, requests, consent, restriction, data map)';
 REVOKE ALL ON FUNCTION privacy.grant_subject_rights(regrole) FROM PUBLIC;
+
+-- ---------------------------------------------------------------- restriction in masked views
+
+-- Masked views leave out the rows of subjects under restriction (Art. 18) in
+-- registered tables with a subject column; the filter is read at query time,
+-- so restrict()/unrestrict() take effect at once.
+CREATE OR REPLACE FUNCTION privacy._masked_view_filter(tbl regclass) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(
+        (SELECT pg_catalog.format(' WHERE NOT EXISTS (SELECT 1 FROM privacy.restrictions x '
+                                  'WHERE x.subject OPERATOR(pg_catalog.=) (t.%I)::pg_catalog.text)',
+                                  s.subject_column)
+           FROM privacy.subject_tables s
+          WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL),
+        '')
+$$;
+
+-- Registering, changing or unregistering a table with masking rules changes
+-- its masked view's filter (a row trigger: statements touching no row, such as
+-- the clean-up after DROP TABLE, must not rebuild views mid-command).
+CREATE FUNCTION privacy._subject_tables_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE'
+       AND EXISTS (SELECT 1 FROM privacy.masking_rules m WHERE m.tbl OPERATOR(pg_catalog.=) NEW.tbl) THEN
+        PERFORM privacy.refresh_masked_views();
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'DELETE'
+       AND EXISTS (SELECT 1 FROM privacy.masking_rules m WHERE m.tbl OPERATOR(pg_catalog.=) OLD.tbl)
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) OLD.tbl) THEN
+        PERFORM privacy.refresh_masked_views();
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._subject_tables_changed() FROM PUBLIC;
+CREATE TRIGGER subject_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE ON privacy.subject_tables
+    FOR EACH ROW EXECUTE FUNCTION privacy._subject_tables_changed();

@@ -27,16 +27,26 @@ COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
 -- The query of a table's masked view: every column in order, masked ones
 -- through their rules.  The view is a security_barrier, so a row filter added
 -- here (restricted data subjects) cannot be bypassed by leaky functions.
+-- Row filter of a table's masked view: none here; the subject module replaces
+-- this function to leave out subjects under restriction.
+CREATE FUNCTION privacy._masked_view_filter(tbl regclass) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ''::pg_catalog.text $$;
+REVOKE ALL ON FUNCTION privacy._masked_view_filter(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._masked_view_filter(regclass) IS
+  'WHERE clause (or nothing) of a table''s masked view, over the table aliased t';
+
 CREATE FUNCTION privacy._masked_view_query(tbl regclass) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('SELECT %s FROM %s',
+    SELECT pg_catalog.format('SELECT %s FROM %s t%s',
                pg_catalog.string_agg(
                    CASE WHEN r.expr IS NULL THEN pg_catalog.quote_ident(a.attname)
                         ELSE pg_catalog.format('(%s) AS %I', r.expr, a.attname) END,
                    ', ' ORDER BY a.attnum),
-               $1)
+               $1, privacy._masked_view_filter($1))
       FROM pg_catalog.pg_attribute a
       LEFT JOIN privacy.masking_rules r
         ON r.tbl OPERATOR(pg_catalog.=) $1 AND r.col OPERATOR(pg_catalog.=) a.attname
