@@ -8,14 +8,19 @@
  *
  * The purge walks the policies one table at a time.  Each step (one batch of
  * at most batch_size rows, or one expired partition) runs in a subtransaction
- * as the table's owner, under lock_timeout, taking rows with FOR UPDATE SKIP
- * LOCKED; a failing step ends that table's purge only.  The table's row in
+ * as the table's owner, under lock_timeout; a failing step ends that table's
+ * purge only.  Batches sweep each table (or leaf partition) in physical
+ * order, one range of pages at a time: the range is first deleted in one
+ * pass under a short lock_timeout, and only when that meets a row locked by
+ * another transaction (or would exceed the batch) is it done again with FOR
+ * UPDATE SKIP LOCKED, leaving rows that others hold to the next run.  The table's row in
  * privacy.deletion_log is updated in the same transaction as each batch, so
  * the log matches what was committed even if the server stops mid-run.  In
  * the procedure and the background worker each step is committed on its own.
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -28,6 +33,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "pgstat.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -543,6 +549,9 @@ typedef struct PurgeRun
 	Oid			owner;
 	char	   *held;			/* condition of held rows ('false': none) */
 	Oid			leaf;			/* the partition or table a step works on */
+	BlockNumber next_block;		/* batches: where the next page range starts */
+	double		density;		/* batches: rows picked per page so far (0: unknown) */
+	bool		leaf_done;		/* batches: every page range of the leaf was swept */
 	int64		log_id;
 	int64		step_rows;
 	int64		rows;
@@ -701,25 +710,146 @@ expired_condition(PurgeRun *run)
 					quote_identifier(run->p->expiry), run->held);
 }
 
-/* Step: delete or anonymize one batch of the current leaf, and count it in the log. */
+/*
+ * Longest wait, in ms, of the first attempt at a batch (the one that takes no
+ * row locks beforehand): past it the batch is retried with FOR UPDATE SKIP
+ * LOCKED.  Well below deadlock_timeout, so that a writer waiting on a row the
+ * attempt already removed never meets the deadlock detector.
+ */
+#define PURGE_FAST_LOCK_TIMEOUT 20
+
+/* Number of pages of the current leaf (its lock is taken for the batch anyway). */
+static BlockNumber
+leaf_blocks(PurgeRun *run)
+{
+	Relation	rel = table_open(run->leaf, AccessShareLock);
+	BlockNumber n = RelationGetNumberOfBlocks(rel);
+
+	if (run->density <= 0 && rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples > 0)
+		run->density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+	table_close(rel, NoLock);
+	return n;
+}
+
+/* Pages in the next range: about 90% of a batch at the density seen so far. */
+static BlockNumber
+batch_pages(PurgeRun *run)
+{
+	double		per_page = run->density > 0 ? run->density : 100.0;
+	double		pages = ceil(0.9 * run->batch / per_page);
+
+	if (pages < 1)
+		pages = 1;
+	if (pages > MaxBlockNumber / 4)
+		pages = MaxBlockNumber / 4;
+	return (BlockNumber) pages;
+}
+
+/* Set lock_timeout (ms) for the rest of the table scope. */
+static void
+set_lock_timeout(int ms)
+{
+	(void) set_config_option("lock_timeout", psprintf("%d", ms < 1 ? 1 : ms), PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Run one statement changing rows in a subtransaction, and keep its work
+ * when it changed at most max_rows rows (their number in *changed).  Returns
+ * false, with the work rolled back, when it changed more, or when it timed
+ * out waiting for a lock; other errors are thrown.
+ */
+static bool
+try_batch(const char *sql, int expect, int64 max_rows, int64 *changed)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool done = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		*changed = table_exec(sql, expect);
+		if (*changed <= max_rows)
+		{
+			ReleaseCurrentSubTransaction();
+			done = true;
+		}
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return done;
+}
+
+/*
+ * Step: delete or anonymize one batch of the current leaf, and count it in
+ * the log.  The leaf is swept in physical order, one page range per batch
+ * (sized from the density of expired rows seen so far), taking at most
+ * batch_size rows of the range.  The rows are first changed without locking
+ * them beforehand, under a short lock_timeout; the expiry and hold
+ * conditions are checked again on the row version changed, so a row updated
+ * meanwhile is only removed if it is still expired and not held.  Should a
+ * row lock be held by another transaction, that attempt is rolled back and
+ * the range is done with FOR UPDATE SKIP LOCKED instead, leaving the locked
+ * rows to the next run.
+ */
 static void
 step_batch(PurgeRun *run)
 {
 	TableScope	s;
 	char	   *leaf = qualified_name(run->leaf);
-	char	   *pick;
-	char	   *sql;
+	char	   *cond;
+	char	   *range;
+	char	   *change;
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		vals[2];
+	BlockNumber nblocks;
+	BlockNumber lo;
+	BlockNumber hi;
+	int64		picked = 0;
+	int64		changed = 0;
+	bool		anonymize = strcmp(run->p->action, "anonymize") == 0;
 
 	if (leaf == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table %s was dropped during the purge run", run->table)));
-	pick = psprintf("ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM ONLY %s WHERE %s "
-					"LIMIT %d FOR UPDATE SKIP LOCKED))", leaf, expired_condition(run), run->batch);
 	table_scope_begin(run->owner, &s);
-	if (strcmp(run->p->action, "anonymize") == 0)
+	nblocks = leaf_blocks(run);
+	if (run->next_block >= nblocks)
+	{
+		run->leaf_done = true;
+		table_scope_end(&s);
+		return;
+	}
+	lo = run->next_block;
+	hi = batch_pages(run) >= nblocks - lo ? nblocks : lo + batch_pages(run);
+	cond = expired_condition(run);
+	/* the last range is open-ended: it takes rows added at the end meanwhile */
+	if (hi >= nblocks)
+		range = psprintf("ctid OPERATOR(pg_catalog.>=) '(%u,0)'::pg_catalog.tid", lo);
+	else
+		range = psprintf("ctid OPERATOR(pg_catalog.>=) '(%u,0)'::pg_catalog.tid "
+						 "AND ctid OPERATOR(pg_catalog.<) '(%u,0)'::pg_catalog.tid", lo, hi);
+	if (anonymize)
 	{
 		Oid			argtype = OIDOID;
 		Datum		arg = ObjectIdGetDatum(run->p->relid);
@@ -729,23 +859,72 @@ step_batch(PurgeRun *run)
 								  &argtype, &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read masking rules");
 		sets = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		sql = psprintf("UPDATE ONLY %s SET %s, %s = 'infinity' WHERE %s",
-					   leaf, sets, quote_identifier(run->p->expiry), pick);
-		anonymizing = true;
-		run->step_rows = table_exec(sql, SPI_OK_UPDATE);
-		anonymizing = false;
+		change = psprintf("UPDATE ONLY %s SET %s, %s = 'infinity'", leaf, sets,
+						  quote_identifier(run->p->expiry));
 	}
 	else
-	{
-		sql = psprintf("DELETE FROM ONLY %s WHERE %s", leaf, pick);
-		run->step_rows = table_exec(sql, SPI_OK_DELETE);
-	}
-	table_scope_end(&s);
+		change = psprintf("DELETE FROM ONLY %s", leaf);
+	anonymizing = anonymize;
 
-	vals[0] = Int64GetDatum(run->log_id);
-	vals[1] = Int64GetDatum(run->step_rows);
-	owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
-			   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
+	/*
+	 * First the whole range in one pass, without locking rows beforehand;
+	 * kept when it changed no more than a batch.
+	 */
+	set_lock_timeout(Min(purge_lock_timeout, PURGE_FAST_LOCK_TIMEOUT));
+	if (try_batch(psprintf("%s WHERE %s AND %s", change, range, cond),
+				  anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE, run->batch, &changed))
+		picked = 0;				/* the range is swept */
+	else
+	{
+		bool		isnull;
+
+		/*
+		 * Contended, or more than a batch: pick at most a batch of the range
+		 * with FOR UPDATE SKIP LOCKED (leaving rows that others hold), then
+		 * change them.
+		 */
+		set_lock_timeout(purge_lock_timeout - Min(purge_lock_timeout, PURGE_FAST_LOCK_TIMEOUT));
+		table_exec(psprintf("WITH pick AS MATERIALIZED (SELECT ctid FROM ONLY %s WHERE %s AND %s "
+							"LIMIT %d FOR UPDATE SKIP LOCKED), "
+							"done AS (%s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM pick)) "
+							"AND %s RETURNING 1) "
+							"SELECT (SELECT pg_catalog.count(*) FROM pick), (SELECT pg_catalog.count(*) FROM done)",
+							leaf, range, cond, run->batch, change, cond),
+				   SPI_OK_SELECT);
+		picked = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		changed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	anonymizing = false;
+	table_scope_end(&s);
+	run->step_rows = changed;
+
+	/*
+	 * Fewer rows than a batch: the whole range was swept; move on and learn
+	 * its density.  A full batch: the range may hold more, start it again
+	 * with a smaller range next (unless nothing could be changed).
+	 */
+	if (picked < run->batch || changed == 0)
+	{
+		BlockNumber swept = (hi >= nblocks ? nblocks : hi) - lo;
+
+		if (hi >= nblocks)
+			run->leaf_done = true;
+		run->next_block = hi;
+		if (Max(picked, changed) > 0)
+			run->density = (double) Max(picked, changed) / swept;
+		else
+			run->density = Max((run->density > 0 ? run->density : 100.0) / 4, 1e-6);
+	}
+	else
+		run->density = Max(run->density * 2, (double) picked / (hi - lo));
+
+	if (changed > 0)
+	{
+		vals[0] = Int64GetDatum(run->log_id);
+		vals[1] = Int64GetDatum(changed);
+		owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
+				   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
+	}
 }
 
 /* Step (dry run): count the rows a purge would remove from the current leaf. */
@@ -929,13 +1108,16 @@ purge_table(PurgeRun *run)
 		foreach(lc, leaves(run))
 		{
 			run->leaf = lfirst_oid(lc);
+			run->next_block = 0;
+			run->density = 0;
+			run->leaf_done = false;
 			do
 			{
 				CHECK_FOR_INTERRUPTS();
 				if ((error = run_step(run, step_batch)) != NULL)
 					break;
 				run->rows += run->step_rows;
-			} while (run->step_rows >= run->batch);
+			} while (!run->leaf_done);
 			if (error)
 				break;
 		}
