@@ -19,6 +19,10 @@ CREATE TABLE rc_data (id bigint PRIMARY KEY, since timestamptz NOT NULL, payload
 SELECT privacy.set_retention('rc_data', '30 days', 'since');
 INSERT INTO rc_data SELECT g, now() - interval '60 days', md5(g::text) FROM generate_series(1, $EXPIRED) g;
 INSERT INTO rc_data SELECT g, now(), md5(g::text) FROM generate_series($EXPIRED + 1, $EXPIRED + $KEPT) g;
+-- slow deletes down (0.2 ms a row), so that the stop lands mid-purge
+CREATE FUNCTION rc_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN PERFORM pg_sleep(0.0002); RETURN OLD; END \$\$;
+CREATE TRIGGER rc_slow BEFORE DELETE ON rc_data FOR EACH ROW EXECUTE FUNCTION rc_slow();
 SQL
 is "rows loaded" "$(q "SELECT count(*) FROM rc_data")" "$((EXPIRED + KEPT))"
 
@@ -43,6 +47,7 @@ is "the deletion log counts exactly the rows gone" \
 is "the interrupted run shows as unfinished" \
    "$(q "SELECT count(*) FROM privacy.deletion_log WHERE table_name = 'public.rc_data' AND finished_at IS NULL")" "1"
 
+q "DROP TRIGGER rc_slow ON rc_data" >/dev/null
 q "CALL privacy.run_purge(batch_size => 10000)" >/dev/null
 is "the next purge removes the rest" "$(q "SELECT count(*) FROM rc_data WHERE id <= $EXPIRED")" "0"
 is "and the log then counts every expired row" \
