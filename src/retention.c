@@ -498,7 +498,13 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 		relid = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 		subject = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
 		if (subject)
-			subject = strcpy(SPI_palloc(strlen(subject) + 1), subject);
+		{
+			size_t		n = strlen(subject) + 1;
+			char	   *copy = SPI_palloc(n);	/* survives SPI_finish */
+
+			memcpy(copy, subject, n);
+			subject = copy;
+		}
 		released = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 	}
 	privacy_owner_end(&scope);

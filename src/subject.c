@@ -88,7 +88,7 @@ subject_key_name(text *subject)
 	if (!EVP_Digest(VARDATA_ANY(subject), VARSIZE_ANY_EXHDR(subject), md, &mdlen,
 					EVP_sha256(), NULL) || mdlen < SUBJECT_KEY_HEX / 2)
 		elog(ERROR, "SHA-256 failed");
-	strcpy(name, SUBJECT_KEY_PREFIX);
+	memcpy(name, SUBJECT_KEY_PREFIX, sizeof(SUBJECT_KEY_PREFIX));
 	for (i = 0; i < SUBJECT_KEY_HEX / 2; i++)
 		snprintf(name + strlen(SUBJECT_KEY_PREFIX) + 2 * i, 3, "%02x", md[i]);
 	return name;
