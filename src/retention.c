@@ -31,6 +31,8 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "parser/parser.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
@@ -410,6 +412,32 @@ validate_predicate(Oid relid, const char *predicate)
 	table_scope_end(&s);
 }
 
+/* Oid of privacy.erase_subject, or InvalidOid when it does not exist. */
+static Oid
+get_subject_rights_function(void)
+{
+	return LookupFuncName(list_make2(makeString("privacy"), makeString("erase_subject")),
+						  -1, NULL, true);
+}
+
+/*
+ * Refuse callers who may not erase data subjects (EXECUTE on
+ * privacy.erase_subject, as a DPO role has): subject-wide holds are theirs.
+ */
+static void
+require_subject_rights(const char *what)
+{
+	Oid			fn = get_subject_rights_function();
+
+	if (!superuser() &&
+		(!OidIsValid(fn) || pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Holds on a subject across every table are for roles that may erase subjects."),
+				 errhint("A superuser can grant them with privacy.grant_subject_rights().")));
+}
+
 /*
  * privacy.place_hold(reason, tbl, subject, until, predicate): hold a table,
  * or its rows matching predicate, until released (or until "until").
@@ -432,14 +460,23 @@ privacy_place_hold(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a legal hold needs a reason")));
 	reason = privacy_text_to_cstring_limited(PG_GETARG_TEXT_PP(0), 1000, "reason");
-	if (PG_ARGISNULL(1))
+	if (PG_ARGISNULL(1) && subject == NULL)
 		ereport(ERROR,
-				(errcode(subject ? ERRCODE_FEATURE_NOT_SUPPORTED : ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a legal hold needs a table"),
-				 errdetail("Holds on a data subject across every table need the subject registry."),
-				 errhint("Hold the subject's rows table by table: privacy.place_hold(reason, tbl, subject => ..., predicate => 'email = ''...''').")));
-	relid = PG_GETARG_OID(1);
-	privacy_require_table_owner(relid);
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a legal hold needs a table or a subject")));
+	relid = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	if (OidIsValid(relid))
+		privacy_require_table_owner(relid);
+	else
+	{
+		/* a subject in every table: for those who may erase subjects */
+		require_subject_rights("place a legal hold on a subject");
+		if (predicate)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a legal hold on a subject in every table takes no predicate"),
+					 errhint("Give a table to hold rows matching a predicate.")));
+	}
 	if (!PG_ARGISNULL(3) && PG_GETARG_TIMESTAMPTZ(3) <= GetCurrentTransactionStartTimestamp())
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -449,6 +486,7 @@ privacy_place_hold(PG_FUNCTION_ARGS)
 
 	vals[0] = CStringGetTextDatum(reason);
 	vals[1] = ObjectIdGetDatum(relid);
+	nulls[1] = OidIsValid(relid) ? ' ' : 'n';
 	vals[2] = subject ? CStringGetTextDatum(subject) : (Datum) 0;
 	nulls[2] = subject ? ' ' : 'n';
 	vals[3] = predicate ? CStringGetTextDatum(predicate) : (Datum) 0;
@@ -467,7 +505,7 @@ privacy_place_hold(PG_FUNCTION_ARGS)
 	json_field(&details, "until", PG_ARGISNULL(3) ? NULL :
 			   DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(3))));
 	appendStringInfoChar(&details, '}');
-	privacy_audit("place_hold", qualified_name(relid), subject, details.data);
+	privacy_audit("place_hold", OidIsValid(relid) ? qualified_name(relid) : NULL, subject, details.data);
 	PG_RETURN_INT32((int32) id);
 }
 
@@ -481,6 +519,7 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 	Oid			relid = InvalidOid;
 	char	   *subject = NULL;
 	bool		released = false;
+	bool		found = false;
 	bool		isnull;
 	int			rc;
 
@@ -494,8 +533,10 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
+		Datum		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
 
-		relid = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		found = true;
+		relid = isnull ? InvalidOid : DatumGetObjectId(d);
 		subject = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
 		if (subject)
 		{
@@ -508,7 +549,7 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 		released = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 	}
 	privacy_owner_end(&scope);
-	if (!OidIsValid(relid))
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("legal hold %d does not exist", PG_GETARG_INT32(0))));
@@ -516,12 +557,15 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("legal hold %d was already released", PG_GETARG_INT32(0))));
-	privacy_require_table_owner(relid);
+	if (OidIsValid(relid))
+		privacy_require_table_owner(relid);
+	else
+		require_subject_rights("release a legal hold on a subject");
 	vals[1] = CStringGetTextDatum(privacy_calling_role());
 	owner_exec("UPDATE privacy.legal_holds SET released_at = pg_catalog.now(), "
 			   "released_by = $2::pg_catalog.name WHERE id OPERATOR(pg_catalog.=) $1",
 			   2, types, vals, NULL);
-	privacy_audit("release_hold", qualified_name(relid), subject,
+	privacy_audit("release_hold", OidIsValid(relid) ? qualified_name(relid) : NULL, subject,
 				  psprintf("{\"hold_id\": %d}", PG_GETARG_INT32(0)));
 	PG_RETURN_VOID();
 }

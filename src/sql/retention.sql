@@ -22,14 +22,15 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.retention_policies', '');
 CREATE TABLE privacy.legal_holds (
     id          serial PRIMARY KEY,
     reason      text NOT NULL,
-    tbl         regclass NOT NULL,
+    tbl         regclass,           -- NULL: a hold on a subject in every table
     subject     text,
     predicate   text,
     until       timestamptz,
     placed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     placed_by   name NOT NULL,
     released_at timestamptz,
-    released_by name
+    released_by name,
+    CHECK (tbl IS NOT NULL OR (subject IS NOT NULL AND predicate IS NULL))
 );
 CREATE INDEX legal_holds_tbl_idx ON privacy.legal_holds (tbl) WHERE released_at IS NULL;
 CREATE INDEX legal_holds_subject_idx ON privacy.legal_holds (subject) WHERE subject IS NOT NULL;
@@ -101,17 +102,41 @@ COMMENT ON FUNCTION privacy._policy_text(interval, name, text) IS
 
 -- The condition (SQL text over the table's columns) of the rows of tbl under
 -- an active legal hold: 'false' when none, 'true' when the whole table is held.
-CREATE FUNCTION privacy._held_condition(tbl regclass) RETURNS text
+-- Condition matching the rows of tbl held for a subject by a subject-wide hold
+-- (one with no table): nothing here; the subject module, which knows each
+-- table's subject column, replaces this function.
+CREATE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT NULL::pg_catalog.text $$;
+REVOKE ALL ON FUNCTION privacy._subject_holds_condition(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._subject_holds_condition(regclass) IS
+  'SQL condition matching a table''s rows of subjects under a subject-wide legal hold, or NULL';
+
+CREATE FUNCTION privacy._held_condition(tbl regclass) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 0 THEN 'false'
-            WHEN pg_catalog.bool_or(h.predicate IS NULL) THEN 'true'
-            ELSE pg_catalog.string_agg(pg_catalog.format('COALESCE((%s), false)', h.predicate), ' OR '
-                                       ORDER BY h.id) END
-  FROM privacy.active_holds h
- WHERE h.tbl OPERATOR(pg_catalog.=) $1
+DECLARE
+    whole   boolean;
+    parts   text;
+    subject text := privacy._subject_holds_condition(tbl);
+BEGIN
+    SELECT pg_catalog.bool_or(h.predicate IS NULL),
+           pg_catalog.string_agg(pg_catalog.format('COALESCE((%s), false)', h.predicate), ' OR ' ORDER BY h.id)
+      INTO whole, parts
+      FROM privacy.active_holds h
+     WHERE h.tbl OPERATOR(pg_catalog.=) $1;
+    IF whole THEN
+        RETURN 'true';
+    END IF;
+    IF subject IS NOT NULL THEN
+        parts := COALESCE(parts OPERATOR(pg_catalog.||) ' OR ', '')
+                 OPERATOR(pg_catalog.||) pg_catalog.format('COALESCE((%s), false)', subject);
+    END IF;
+    RETURN COALESCE(parts, 'false');
+END
 $$;
 COMMENT ON FUNCTION privacy._held_condition(regclass) IS
   'SQL condition matching the rows of a table under an active legal hold';

@@ -1367,3 +1367,19 @@ REVOKE ALL ON FUNCTION privacy._subject_tables_changed() FROM PUBLIC;
 CREATE TRIGGER subject_tables_changed
     AFTER INSERT OR UPDATE OR DELETE ON privacy.subject_tables
     FOR EACH ROW EXECUTE FUNCTION privacy._subject_tables_changed();
+
+-- ---------------------------------------------------------------- subject-wide legal holds
+
+-- Rows of a registered table (with a subject column) whose subject is under a
+-- subject-wide hold: the purge and the retention report leave them alone.
+CREATE OR REPLACE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('(%I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.text[])',
+                             s.subject_column, pg_catalog.array_agg(DISTINCT h.subject))
+      FROM privacy.subject_tables s, privacy.active_holds h
+     WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL
+       AND h.tbl IS NULL AND h.subject IS NOT NULL
+     GROUP BY s.subject_column
+$$;
