@@ -991,6 +991,71 @@ step_count(PurgeRun *run)
 	table_scope_end(&s);
 }
 
+PG_FUNCTION_INFO_V1(privacy_retention_counts);
+
+/*
+ * privacy._retention_counts(tbl, expiry_column): rows, expired rows, held rows
+ * and oldest expiry of a retained table, for retention_report().  Hold
+ * predicates are the table owner's SQL: they run as that owner in a
+ * security-restricted operation, as in the purge, never with the caller's
+ * rights.  The caller needs SELECT on the table.
+ */
+Datum
+privacy_retention_counts(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	const char *expiry = quote_identifier(NameStr(*PG_GETARG_NAME(1)));
+	Oid			types[1] = {OIDOID};
+	Datum		vals[1] = {ObjectIdGetDatum(relid)};
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[4];
+	bool		nulls[4];
+	TupleDesc	desc;
+	OwnerScope	scope;
+	TableScope	s;
+	HeapTuple	tup;
+	Oid			owner;
+	char	   *held;
+	char	   *name = qualified_name(relid);
+	int			rc;
+	int			i;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", name)));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT privacy._held_condition($1::pg_catalog.regclass)",
+							   1, types, vals, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read legal holds: %s", SPI_result_code_string(rc));
+	held = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	privacy_owner_end(&scope);
+
+	table_scope_begin(owner, &s);
+	table_exec(psprintf("SELECT pg_catalog.count(*), "
+						"pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()), "
+						"pg_catalog.count(*) FILTER (WHERE %2$s), "
+						"pg_catalog.min(%1$s) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()) "
+						"FROM %3$s", expiry, held, name), SPI_OK_SELECT);
+	for (i = 0; i < 4; i++)
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+	table_scope_end(&s);		/* int8 and timestamptz are passed by value */
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
 /* Step: detach and drop the current leaf, a partition wholly past its retention. */
 static void
 step_drop_partition(PurgeRun *run)

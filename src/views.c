@@ -285,6 +285,9 @@ check_function(Oid funcid)
 	{
 		if (p->provolatile == PROVOLATILE_VOLATILE && !function_is_trusted(funcid))
 			problem = "Built-in functions in masking rules must be IMMUTABLE or STABLE.";
+		/* table_to_xml, schema_to_xml, database_to_xml, ...: they read other tables */
+		else if (strstr(NameStr(p->proname), "_to_xml") != NULL && !function_is_trusted(funcid))
+			problem = "It reads other relations.";
 	}
 	else if (p->pronamespace == privacy_schema_oid(true))
 	{
@@ -333,6 +336,30 @@ check_operator(Oid opno, Oid funcid)
 	check_function(funcid);
 }
 
+/*
+ * Refuse a cast to a domain that its owner may change: its CHECK constraints
+ * run whatever functions they name, with the rights of whoever evaluates the
+ * masking rule.  Domains of pg_catalog and of superusers are accepted.
+ */
+static void
+check_domain(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Form_pg_type t;
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	t = (Form_pg_type) GETSTRUCT(tup);
+	ok = t->typnamespace == PG_CATALOG_NAMESPACE || superuser_arg(t->typowner);
+	ReleaseSysCache(tup);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("domain %s cannot be used in a masking rule", format_type_be_qualified(typid)),
+				 errdetail("Only domains owned by a superuser are allowed: a domain's constraints run its owner's functions.")));
+}
+
 /* Analyzed expression walker: every function and operator it calls. */
 static bool
 rule_check_walker(Node *node, void *context)
@@ -367,6 +394,9 @@ rule_check_walker(Node *node, void *context)
 					check_operator(lfirst_oid(lc), get_opcode(lfirst_oid(lc)));
 				break;
 			}
+		case T_CoerceToDomain:
+			check_domain(((CoerceToDomain *) node)->resulttype);
+			break;
 		case T_Aggref:
 		case T_WindowFunc:
 		case T_GroupingFunc:

@@ -350,6 +350,14 @@ REVOKE ALL ON privacy.purge_status FROM PUBLIC;
 COMMENT ON VIEW privacy.purge_status IS
   'Per retained table: the latest purge run, its rows and error, errors and rows purged so far';
 
+CREATE FUNCTION privacy._retention_counts(tbl regclass, expiry_column name,
+                                          OUT rows_total bigint, OUT rows_expired bigint,
+                                          OUT rows_held bigint, OUT oldest_expired timestamptz)
+AS 'MODULE_PATHNAME', 'privacy_retention_counts' LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._retention_counts(regclass, name) IS
+  'Rows, expired rows, held rows and oldest expiry of a retained table, counted as its owner (hold predicates are the owner''s SQL)';
+REVOKE ALL ON FUNCTION privacy._retention_counts(regclass, name) FROM PUBLIC;
+
 CREATE FUNCTION privacy.retention_report()
 RETURNS TABLE(tbl regclass, policy text, expiry_column name, rows_total bigint, rows_expired bigint,
               rows_held bigint, oldest_expired timestamptz, last_purge timestamptz)
@@ -363,13 +371,10 @@ BEGIN
         tbl := p.tbl;
         policy := privacy._policy_text(p.keep, p.since_column, p.action);
         expiry_column := p.expiry_column;
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.count(*), '
-            'pg_catalog.count(*) FILTER (WHERE %1$I OPERATOR(pg_catalog.<) pg_catalog.now()), '
-            'pg_catalog.count(*) FILTER (WHERE %2$s), '
-            'pg_catalog.min(%1$I) FILTER (WHERE %1$I OPERATOR(pg_catalog.<) pg_catalog.now()) FROM %3$s',
-            p.expiry_column, privacy._held_condition(p.tbl), p.tbl)
-          INTO rows_total, rows_expired, rows_held, oldest_expired;
+        -- counted as the table's owner: hold predicates are the owner's SQL
+        SELECT c.rows_total, c.rows_expired, c.rows_held, c.oldest_expired
+          INTO rows_total, rows_expired, rows_held, oldest_expired
+          FROM privacy._retention_counts(p.tbl, p.expiry_column) c;
         SELECT pg_catalog.max(d.at) INTO last_purge FROM privacy.deletion_log d
          WHERE d.relid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid AND d.error IS NULL;
         RETURN NEXT;
