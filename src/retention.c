@@ -344,12 +344,7 @@ privacy_policy_remove(PG_FUNCTION_ARGS)
 }
 
 /* Saved user and GUC state while statements run as a table's owner. */
-typedef struct TableScope
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} TableScope;
+typedef OwnerScope TableScope;
 
 /*
  * Act as a table's owner (a security-restricted operation, so that hold
@@ -359,25 +354,16 @@ typedef struct TableScope
 static void
 table_scope_begin(Oid owner, TableScope *s)
 {
-	GetUserIdAndSecContext(&s->save_userid, &s->save_sec_context);
-	SetUserIdAndSecContext(owner, s->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	s->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	privacy_role_scope_begin(owner, s);
 	(void) set_config_option("lock_timeout", psprintf("%d", purge_lock_timeout), PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 }
 
 /* Leave a table scope. */
 static void
 table_scope_end(TableScope *s)
 {
-	SPI_finish();
-	AtEOXact_GUC(true, s->save_nestlevel);
-	SetUserIdAndSecContext(s->save_userid, s->save_sec_context);
+	privacy_owner_end(s);
 }
 
 /*

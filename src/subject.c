@@ -53,6 +53,7 @@ PG_FUNCTION_INFO_V1(privacy_encrypt_for_subject);
 PG_FUNCTION_INFO_V1(privacy_subject_owner_call);
 PG_FUNCTION_INFO_V1(privacy_export_subject);
 PG_FUNCTION_INFO_V1(privacy_erase_subject);
+PG_FUNCTION_INFO_V1(privacy_erase_rows);
 
 /* keys.c: privacy.create_key(name, purpose) */
 extern Datum privacy_create_key(PG_FUNCTION_ARGS);
@@ -446,4 +447,110 @@ SubjectInit(void)
 							   "An interval; GDPR Art. 12(3) allows one month.",
 							   &subject_request_deadline, "30 days",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* Owner of relation relid. */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* First column of the first row of a query run in the current SPI connection. */
+static char *
+spi_text(const char *sql, int nargs, Oid *types, Datum *vals)
+{
+	if (SPI_execute_with_args(sql, nargs, types, vals, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not run \"%s\"", sql);
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * privacy._erase_rows(tbl, action, keys, why): delete ('delete') or apply the
+ * masking rules to ('anonymize') the rows of tbl with these identities, for
+ * erase_subject.  The caller needs DELETE or UPDATE on the table; the
+ * statement then runs as the table's owner in a security-restricted
+ * operation, so the table's triggers, rules and domain checks never run with
+ * the rights of the (privileged) role that erases.  Returns the row count.
+ */
+Datum
+privacy_erase_rows(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Datum		keys = PG_GETARG_DATUM(2);
+	char	   *why = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	bool		anonymize = strcmp(action, "anonymize") == 0;
+	Oid			types[2] = {TIDARRAYOID, TEXTARRAYOID};
+	Datum		vals[2];
+	Oid			argtype = TEXTARRAYOID;
+	Oid			oidtype = OIDOID;
+	Datum		oidval = ObjectIdGetDatum(relid);
+	char	   *match;
+	char	   *sets = NULL;
+	char	   *sql;
+	OwnerScope	scope;
+	uint64		n;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (!anonymize && strcmp(action, "delete") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("erasure action must be \"delete\" or \"anonymize\", not \"%s\"", action)));
+	if (pg_class_aclcheck(relid, GetUserId(), anonymize ? ACL_UPDATE : ACL_DELETE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid))));
+
+	/* the statement, built as the caller from the extension's own helpers */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	match = MemoryContextStrdup(outer, spi_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL));
+	if (anonymize)
+	{
+		char	   *s = spi_text("SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ') "
+								 "FROM privacy._subject_mask_rules($1) m", 1, &oidtype, &oidval);
+
+		if (s == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot anonymize rows of table \"%s\": it has no masking rules", get_rel_name(relid)),
+					 why ? errdetail("%s", why) : 0,
+					 errhint("Give its personal columns masking rules (privacy.masking_rules), or change its on_erasure rule.")));
+		sets = MemoryContextStrdup(outer, s);
+	}
+	if (SPI_execute_with_args("SELECT privacy._key_ctids($1)", 1, &argtype, &keys, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not compute row identities");
+	{
+		bool		isnull;
+
+		vals[0] = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+									false, -1);
+	}
+	SPI_finish();
+	vals[1] = keys;
+
+	sql = anonymize ?
+		psprintf("UPDATE %s t SET %s WHERE %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																		   get_rel_name(relid)), sets, match) :
+		psprintf("DELETE FROM %s t WHERE %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																		 get_rel_name(relid)), match);
+
+	privacy_role_scope_begin(relation_owner(relid), &scope);
+	if (SPI_execute_with_args(sql, 2, types, vals, NULL, false, 0) != (anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE))
+		elog(ERROR, "could not run \"%s\"", sql);
+	n = SPI_processed;
+	privacy_owner_end(&scope);
+	PG_RETURN_INT64((int64) n);
 }

@@ -48,17 +48,16 @@ privacy_owner_oid(void)
 }
 
 /*
- * Enter an owner scope: SPI connected, current user switched to the
- * extension owner (as a security-restricted operation), search_path pinned.
- * On error, transaction abort restores user, GUCs and SPI by itself.
+ * Enter a role scope: SPI connected, current user switched to role (as a
+ * security-restricted operation: no SET ROLE, no temp objects, no session
+ * state changes), search_path pinned.  On error, transaction abort restores
+ * user, GUCs and SPI by itself.
  */
 void
-privacy_owner_begin(OwnerScope *scope)
+privacy_role_scope_begin(Oid role, OwnerScope *scope)
 {
-	Oid			owner = privacy_owner_oid();
-
 	GetUserIdAndSecContext(&scope->save_userid, &scope->save_sec_context);
-	SetUserIdAndSecContext(owner,
+	SetUserIdAndSecContext(role,
 						   scope->save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
@@ -72,7 +71,14 @@ privacy_owner_begin(OwnerScope *scope)
 		elog(ERROR, "SPI_connect failed");
 }
 
-/* Leave an owner scope entered by privacy_owner_begin. */
+/* Enter an owner scope: a role scope as the extension owner. */
+void
+privacy_owner_begin(OwnerScope *scope)
+{
+	privacy_role_scope_begin(privacy_owner_oid(), scope);
+}
+
+/* Leave a scope entered by privacy_owner_begin or privacy_role_scope_begin. */
 void
 privacy_owner_end(OwnerScope *scope)
 {

@@ -22,6 +22,7 @@ typedef struct OwnerScope
 
 extern Oid	privacy_schema_oid(bool missing_ok);
 extern Oid	privacy_owner_oid(void);
+extern void privacy_role_scope_begin(Oid role, OwnerScope *scope);
 extern void privacy_owner_begin(OwnerScope *scope);
 extern void privacy_owner_end(OwnerScope *scope);
 

@@ -1,7 +1,7 @@
 -- Second review: attacker-authored SQL (hold predicates, masking rules) must
 -- never run with the rights of whoever reads the report or the masked views.
 BEGIN;
-SELECT plan(7);
+SELECT plan(10);
 
 CREATE ROLE review_mal;
 CREATE SCHEMA review_m AUTHORIZATION review_mal;
@@ -45,6 +45,22 @@ CREATE TABLE public.review_c (id int, email text);
 SELECT is(tap.as_role_do(current_user::text, $$SECURITY LABEL FOR privacy ON COLUMN public.review_c.email IS
     'MASKED WITH FUNCTION (privacy.mask_email(email))::public.review_short'$$), 'done',
     'a domain owned by a superuser is still allowed');
+
+-- erasure: a registered table's triggers run as its owner, never as the DPO
+SELECT is(tap.as_role_do('review_mal', $$
+    CREATE TABLE review_m.u (id int PRIMARY KEY, email text);
+    CREATE INDEX ON review_m.u (email);
+    INSERT INTO review_m.u VALUES (1, 'victim@example.com');
+    CREATE FUNCTION review_m.spy() RETURNS trigger LANGUAGE plpgsql AS
+      'BEGIN INSERT INTO review_m.pwn VALUES (current_user); RETURN OLD; END';
+    CREATE TRIGGER spy BEFORE DELETE ON review_m.u FOR EACH ROW EXECUTE FUNCTION review_m.spy();
+    SELECT privacy.register_subject_table('review_m.u', 'email')$$), 'done',
+    'a table owner registers its table, with a trigger of its own');
+DELETE FROM review_m.pwn;
+SELECT is((SELECT privacy.erase_subject('victim@example.com', 'test') #>> '{status}'), 'complete',
+          'a superuser erases the subject');
+SELECT is((SELECT pg_catalog.string_agg(DISTINCT who::text, ',') FROM review_m.pwn), 'review_mal',
+          'the table''s trigger ran as the table owner, not with the eraser''s rights');
 
 SELECT * FROM finish();
 ROLLBACK;

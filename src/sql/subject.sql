@@ -977,32 +977,14 @@ COMMENT ON FUNCTION privacy.export_subject(text, int) IS
   'Everything held about a subject (GDPR Art. 15 and 20): meta, data per table, processing, portability, consents, requests, holds; audited';
 REVOKE ALL ON FUNCTION privacy.export_subject(text, int) FROM PUBLIC;
 
--- UPDATE the given rows of tbl with its masking rules; errors when it has none.
-CREATE FUNCTION privacy._anonymize_rows(tbl oid, keys text[], why text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    sets text;
-    n    bigint;
-BEGIN
-    SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ') INTO sets
-      FROM privacy._subject_mask_rules(tbl) m;
-    IF sets IS NULL THEN
-        RAISE EXCEPTION 'cannot anonymize rows of table "%": it has no masking rules', tbl::pg_catalog.regclass
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = why,
-                  HINT = 'Give its personal columns masking rules (privacy.masking_rules), or change its on_erasure rule.';
-    END IF;
-    EXECUTE pg_catalog.format('UPDATE %s t SET %s WHERE %s', tbl::pg_catalog.regclass, sets,
-                              privacy._key_match('t', 1, 2))
-       USING privacy._key_ctids(keys), keys;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION privacy._anonymize_rows(oid, text[], text) IS
-  'Applies a table''s masking rules in place to the given rows';
+-- Delete, or anonymize with its masking rules, the given rows of tbl: the caller
+-- needs DELETE or UPDATE on it; the statement runs as the table's owner in a
+-- security-restricted operation, so that the table's triggers and checks never
+-- run with the rights of the role that erases.
+CREATE FUNCTION privacy._erase_rows(tbl oid, action text, keys text[], why text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'privacy_erase_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION privacy._erase_rows(oid, text, text[], text) IS
+  'Deletes or anonymizes the given rows of a table as its owner (caller needs DELETE or UPDATE on it)';
 
 -- Erasure with the caller's rights (called by erase_subject).  Plans first,
 -- while row identities are stable: rows of held tables, of 'retain' and
@@ -1120,21 +1102,19 @@ BEGIN
         WHEN 'retain' THEN
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('retained', pg_catalog.cardinality(keys));
         WHEN 'anonymize' THEN
-            n := privacy._anonymize_rows(t, keys, 'Its on_erasure rule is anonymize.');
+            n := privacy._erase_rows(t, 'anonymize', keys, 'Its on_erasure rule is anonymize.');
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n);
         ELSE
             added := privacy._keys_of(forced, t);
             keys := ARRAY(SELECT k FROM pg_catalog.unnest(keys) k EXCEPT SELECT k FROM pg_catalog.unnest(added) k);
-            EXECUTE pg_catalog.format('DELETE FROM %s t WHERE %s', t::pg_catalog.regclass, privacy._key_match('t', 1, 2))
-               USING privacy._key_ctids(keys), keys;
-            GET DIAGNOSTICS n = ROW_COUNT;
+            n := privacy._erase_rows(t, 'delete', keys);
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('deleted', n);
             IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
                 why := pg_catalog.format('%s rows are still referenced by rows kept in %s, so they are anonymized instead of deleted.',
                            pg_catalog.cardinality(added),
                            (SELECT pg_catalog.string_agg(DISTINCT b, ', ') FROM pg_catalog.jsonb_array_elements_text(
                                 forced_by OPERATOR(pg_catalog.->) t::pg_catalog.text) b));
-                n := privacy._anonymize_rows(t, added, why);
+                n := privacy._erase_rows(t, 'anonymize', added, why);
                 entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n, 'note', why);
             END IF;
         END CASE;
