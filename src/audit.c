@@ -78,8 +78,7 @@ privacy_audit(const char *action, const char *object,
 							   "(session_role, acting_role, action, object, subject, details) "
 							   "VALUES ($1::pg_catalog.name, $2::pg_catalog.name, $3, $4, $5, $6::pg_catalog.jsonb)",
 							   6, argtypes, values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not write audit row: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_INSERT, "write audit row");
 	privacy_owner_end(&scope);
 }
 

@@ -759,8 +759,7 @@ load_key(const char *name, int32 key_id)
 							   "SELECT key_id, version, name, purpose, status, wrapped, master_key_id "
 							   "FROM privacy.keys WHERE key_id OPERATOR(pg_catalog.=) $1 ORDER BY version",
 							   1, &argtype, &arg, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
 	n = SPI_processed;
 	if (n == 0)
 	{
@@ -1020,8 +1019,7 @@ insert_key_row(int32 key_id, int32 version, const char *name, KeyPurpose purpose
 							   "(key_id, version, name, purpose, status, wrapped, master_key_id, created_by) "
 							   "VALUES ($1, $2, $3, $4, 'active', $5, $6, $7::pg_catalog.name)",
 							   7, types, vals, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_INSERT, "insert into privacy.keys");
 }
 
 /* privacy.create_key(name, purpose): a new random key; returns its id. */
@@ -1041,8 +1039,7 @@ privacy_create_key(PG_FUNCTION_ARGS)
 	privacy_owner_begin(&scope);
 	rc = SPI_execute_with_args("SELECT 1 FROM privacy.keys WHERE name OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -1089,8 +1086,7 @@ lock_key(const char *name, int32 *key_id, KeyPurpose *purpose, int32 *latest, bo
 	rc = SPI_execute_with_args("SELECT key_id, version, purpose, status FROM privacy.keys "
 							   "WHERE name OPERATOR(pg_catalog.=) $1 ORDER BY version DESC FOR UPDATE",
 							   1, &argtype, &arg, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
 	if (SPI_processed == 0)
 		report_unknown_key(name);
 	desc = SPI_tuptable->tupdesc;
@@ -1143,8 +1139,7 @@ privacy_rotate_key(PG_FUNCTION_ARGS)
 							   "retired_at = pg_catalog.now() "
 							   "WHERE key_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'",
 							   1, &argtype, &arg, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not update privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_UPDATE, "update privacy.keys");
 	secret_random_bytes(root, sizeof(root));
 	PG_TRY();
 	{
@@ -1185,8 +1180,7 @@ privacy_destroy_key(PG_FUNCTION_ARGS)
 								   "destroyed_at = pg_catalog.now() "
 								   "WHERE key_id OPERATOR(pg_catalog.=) $1",
 								   1, &argtype, &arg, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not update privacy.keys: %s", SPI_result_code_string(rc));
+		privacy_spi_check(rc, SPI_OK_UPDATE, "update privacy.keys");
 	}
 	privacy_owner_end(&scope);
 
@@ -1218,8 +1212,7 @@ privacy_rewrap_keys(PG_FUNCTION_ARGS)
 	privacy_owner_begin(&scope);
 	rc = SPI_execute("SELECT key_id, version, name, purpose, wrapped, master_key_id "
 					 "FROM privacy.keys WHERE wrapped IS NOT NULL FOR UPDATE", false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
 	n = SPI_processed;
 	tuptable = SPI_tuptable;
 	for (i = 0; i < n; i++)
@@ -1252,8 +1245,7 @@ privacy_rewrap_keys(PG_FUNCTION_ARGS)
 								   "WHERE key_id OPERATOR(pg_catalog.=) $1 "
 								   "AND version OPERATOR(pg_catalog.=) $2",
 								   4, types, vals, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not update privacy.keys: %s", SPI_result_code_string(rc));
+		privacy_spi_check(rc, SPI_OK_UPDATE, "update privacy.keys");
 		count++;
 	}
 	privacy_owner_end(&scope);

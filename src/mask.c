@@ -31,6 +31,7 @@
 #include "utils/typcache.h"
 
 #include "mask.h"
+#include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_mask_email);
 PG_FUNCTION_INFO_V1(privacy_mask_phone);
@@ -557,8 +558,7 @@ privacy_k_anonymity(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoString(&sql, ") s");
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
 	rc = SPI_execute(sql.data, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "k-anonymity query failed: %s", SPI_result_code_string(rc));

@@ -297,8 +297,7 @@ check_decrypt_access(FunctionCallInfo fcinfo, const char *context)
 	rc = SPI_execute_with_args("SELECT tbl::pg_catalog.oid, view::pg_catalog.oid, col::pg_catalog.text "
 							   "FROM privacy.protected_columns WHERE context OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.protected_columns: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.protected_columns");
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -664,8 +663,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 					 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
 					 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
 					 batch);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
 	rc = SPI_execute(sql.data, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not re-encrypt: %s", SPI_result_code_string(rc));

@@ -514,8 +514,7 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 	rc = SPI_execute_with_args("SELECT tbl::pg_catalog.oid, subject, released_at IS NOT NULL "
 							   "FROM privacy.legal_holds WHERE id OPERATOR(pg_catalog.=) $1",
 							   1, types, vals, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.legal_holds: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.legal_holds");
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -1080,8 +1079,7 @@ catalog_oids(PurgeRun *run, const char *sql)
 	nulls[1] = run->p->since ? ' ' : 'n';
 	vals[2] = DirectFunctionCall3(interval_in, CStringGetDatum(run->p->keep),
 								  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
 	if (SPI_execute_with_args(sql, 3, types, vals, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list partitions");
 	for (i = 0; i < SPI_processed; i++)
@@ -1244,8 +1242,7 @@ load_policies(PurgeRun *run)
 					 "p.action, p.expiry_column::pg_catalog.text, "
 					 "privacy._policy_text(p.keep, p.since_column, p.action) "
 					 "FROM privacy.retention_policies p ORDER BY p.tbl::pg_catalog.oid", false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.retention_policies: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.retention_policies");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -1360,8 +1357,7 @@ privacy_run_purge(PG_FUNCTION_ARGS)
 void
 privacy_purge_database(int batch)
 {
-	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_check(SPI_connect_ext(SPI_OPT_NONATOMIC), SPI_OK_CONNECT, "connect to SPI");
 	purge_run(batch, false, true, NULL);
 	SPI_finish();
 }

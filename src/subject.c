@@ -132,14 +132,12 @@ subject_key_status(const char *name, bool create)
 	{
 		rc = SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))",
 								   1, &argtype, &arg, NULL, false, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not lock subject key: %s", SPI_result_code_string(rc));
+		privacy_spi_check(rc, SPI_OK_SELECT, "lock subject key");
 	}
 	rc = SPI_execute_with_args("SELECT status FROM privacy.keys WHERE name OPERATOR(pg_catalog.=) $1 "
 							   "ORDER BY version DESC LIMIT 1",
 							   1, &argtype, &arg, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read privacy.keys: %s", SPI_result_code_string(rc));
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
 	if (SPI_processed == 1)
 		status = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	privacy_owner_end(&scope);
@@ -513,8 +511,7 @@ privacy_erase_rows(PG_FUNCTION_ARGS)
 				 errmsg("permission denied for table %s", get_rel_name(relid))));
 
 	/* the statement, built as the caller from the extension's own helpers */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
 	match = MemoryContextStrdup(outer, spi_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL));
 	if (anonymize)
 	{

@@ -67,8 +67,7 @@ privacy_role_scope_begin(Oid role, OwnerScope *scope)
 		(void) set_config_option("search_path", "pg_catalog, pg_temp",
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
 }
 
 /* Enter an owner scope: a role scope as the extension owner. */
@@ -105,6 +104,14 @@ privacy_require_table_owner(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", name)));
+}
+
+/* Raise an internal error unless an SPI call returned what was expected. */
+void
+privacy_spi_check(int rc, int expected, const char *what)
+{
+	if (rc != expected)
+		elog(ERROR, "could not %s: %s", what, SPI_result_code_string(rc));
 }
 
 /* Name of the current user as the caller sees it. */

@@ -29,6 +29,9 @@ extern void privacy_owner_end(OwnerScope *scope);
 /* Error unless the current user owns the table. */
 extern void privacy_require_table_owner(Oid relid);
 
+/* Internal error unless an SPI call returned the expected code. */
+extern void privacy_spi_check(int rc, int expected, const char *what);
+
 /* Name of the role that called us (before any owner scope). */
 extern char *privacy_calling_role(void);
 
