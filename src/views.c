@@ -1007,6 +1007,25 @@ views_check_perms(List *rangeTable, bool ereport_on_violation)
  * DDL around masked views
  * ---------------------------------------------------------------------- */
 
+/* Is relid the labelled table that gets the masked view of its name? */
+static bool
+owns_masked_name(Oid relid)
+{
+	OwnerScope	scope;
+	Oid			argtype = OIDOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	bool		found;
+
+	privacy_owner_begin(&scope);
+	privacy_spi_check(SPI_execute_with_args("SELECT 1 FROM privacy._labelled_tables() l "
+											"WHERE l.tbl OPERATOR(pg_catalog.=) $1",
+											1, &argtype, &arg, NULL, true, 1),
+					  SPI_OK_SELECT, "read the labelled tables");
+	found = SPI_processed > 0;
+	privacy_owner_end(&scope);
+	return found;
+}
+
 /* The masked view of table relid, or InvalidOid. */
 static Oid
 masked_view_of(Oid relid)
@@ -1019,7 +1038,9 @@ masked_view_of(Oid relid)
 		!has_column_labels(relid) || (name = get_rel_name(relid)) == NULL)
 		return InvalidOid;
 	view = get_relname_relid(name, nsp);
-	return get_rel_relkind(view) == RELKIND_VIEW ? view : InvalidOid;
+	if (get_rel_relkind(view) != RELKIND_VIEW || !owns_masked_name(relid))
+		return InvalidOid;
+	return view;
 }
 
 /*

@@ -1,7 +1,7 @@
 -- Second review: attacker-authored SQL (hold predicates, masking rules) must
 -- never run with the rights of whoever reads the report or the masked views.
 BEGIN;
-SELECT plan(10);
+SELECT plan(15);
 
 CREATE ROLE review_mal;
 CREATE SCHEMA review_m AUTHORIZATION review_mal;
@@ -61,6 +61,25 @@ SELECT is((SELECT privacy.erase_subject('victim@example.com', 'test') #>> '{stat
           'a superuser erases the subject');
 SELECT is((SELECT pg_catalog.string_agg(DISTINCT who::text, ',') FROM review_m.pwn), 'review_mal',
           'the table''s trigger ran as the table owner, not with the eraser''s rights');
+
+-- masked-view names: a table of an ordinary owner cannot take the name of the
+-- DBA's table in the masked schema
+SELECT is(tap.as_role_do('review_mal', $$
+    CREATE TABLE review_m.clients (id int, email text);
+    INSERT INTO review_m.clients VALUES (1, 'decoy@example.com');
+    SECURITY LABEL FOR privacy ON COLUMN review_m.clients.email IS 'MASKED WITH VALUE NULL'$$), 'done',
+    'an ordinary owner labels its own table "clients" first');
+CREATE TABLE public.clients (id int, email text);
+INSERT INTO public.clients VALUES (7, 'ada@example.com');
+SELECT lives_ok($$SECURITY LABEL FOR privacy ON COLUMN public.clients.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)'$$,
+                'the DBA can still label its table "clients"');
+SELECT is((SELECT id || ' ' || email FROM privacy_masked.clients), '7 a****@example.com',
+          'and privacy_masked.clients is the DBA''s table');
+GRANT SELECT ON privacy_masked.clients TO review_auditor;
+SELECT is(tap.as_role_do('review_mal', 'ALTER TABLE review_m.clients DROP COLUMN email'), 'done',
+          'the ordinary owner changes its own table');
+SELECT ok(has_table_privilege('review_auditor', 'privacy_masked.clients', 'SELECT'),
+          'the DBA''s masked view was not dropped and rebuilt for it (its grants are intact)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -125,17 +125,33 @@ REVOKE ALL ON FUNCTION privacy._create_masked_schema(name) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._create_masked_schema(name) IS 'Creates the masked schema if it is missing';
 
 -- Tables with a column labelled by provider privacy: one masked view each.
+-- Tables with masking labels that get a masked view.  Views keep their table's
+-- name, so when several labelled tables share a name, a table owned by a
+-- superuser or by the database owner takes it before tables of other owners
+-- (which then have no masked view: masked roles cannot read them at all); a
+-- tie is refused by refresh_masked_views.
 CREATE FUNCTION privacy._labelled_tables() RETURNS TABLE (tbl oid, relname name)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT c.oid, c.relname
-      FROM pg_catalog.pg_seclabel s JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
-     WHERE s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-       AND s.provider OPERATOR(pg_catalog.=) 'privacy' AND s.objsubid OPERATOR(pg_catalog.>) 0
+    WITH labelled AS (
+        SELECT DISTINCT c.oid, c.relname,
+               (r.rolsuper OR c.relowner OPERATOR(pg_catalog.=) d.datdba) AS trusted
+          FROM pg_catalog.pg_seclabel s
+          JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
+          JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+          JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+         WHERE s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND s.provider OPERATOR(pg_catalog.=) 'privacy' AND s.objsubid OPERATOR(pg_catalog.>) 0),
+    ranked AS (
+        SELECT l.oid, l.relname,
+               pg_catalog.rank() OVER (PARTITION BY l.relname ORDER BY l.trusted DESC) AS rk
+          FROM labelled l)
+    SELECT k.oid, k.relname FROM ranked k WHERE k.rk OPERATOR(pg_catalog.=) 1
 $$;
 REVOKE ALL ON FUNCTION privacy._labelled_tables() FROM PUBLIC;
-COMMENT ON FUNCTION privacy._labelled_tables() IS 'Tables with masking labels on their columns';
+COMMENT ON FUNCTION privacy._labelled_tables() IS
+  'Tables with masking labels that get a masked view (trusted owners first when names collide)';
 
 CREATE FUNCTION privacy.refresh_masked_views() RETURNS int
 LANGUAGE plpgsql
