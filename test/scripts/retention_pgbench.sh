@@ -73,9 +73,11 @@ is "every inserted row is still there or was deleted once expired" \
             AND NOT EXISTS (SELECT 1 FROM rb_deleted d WHERE d.tbl = l.tbl AND d.id = l.id)")" "0"
 is "no unexpired row of the ledger is missing" \
    "$(q "SELECT count(*) FROM rb_ledger l JOIN rb_deleted d USING (tbl, id) WHERE d.expires_at > now()")" "0"
+# one statement, one snapshot: the worker goes on purging expiring sessions
 is "the deletion log counts what was deleted" \
-   "$(q "SELECT sum(rows) FROM privacy.deletion_log WHERE relid IN ('rb_events'::regclass, 'rb_sessions'::regclass)")" \
-   "$(q "SELECT count(*) FROM rb_deleted")"
+   "$(q "SELECT (SELECT sum(rows) FROM privacy.deletion_log
+                  WHERE relid IN ('rb_events'::regclass, 'rb_sessions'::regclass))
+                OPERATOR(pg_catalog.-) (SELECT count(*) FROM rb_deleted)")" "0"
 
 q "DROP TABLE rb_events, rb_sessions, rb_ledger, rb_deleted; DROP FUNCTION public.rb_record_delete()" >/dev/null
 done_testing
