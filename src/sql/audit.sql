@@ -18,24 +18,28 @@ REVOKE ALL ON privacy.audit_log FROM PUBLIC;
 COMMENT ON TABLE privacy.audit_log IS
   'Append-only audit trail of key changes, re-encryptions, exports, erasures, purges and detokenizations';
 
-CREATE FUNCTION privacy._audit_log_append_only() RETURNS trigger
+-- Append-only ledgers (this audit log, the consent ledger): refuse UPDATE,
+-- DELETE and TRUNCATE, even for the owner.  TG_ARGV[0] says what to do instead.
+CREATE FUNCTION privacy._append_only() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RAISE EXCEPTION 'privacy.audit_log is append-only'
+    RAISE EXCEPTION 'privacy.% is append-only', TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege',
-              DETAIL = pg_catalog.format('%s is not allowed on the audit log.', TG_OP),
-              HINT = 'A superuser may disable trigger audit_log_append_only for maintenance.';
+              DETAIL = pg_catalog.format('%s is not allowed on privacy.%s.%s', TG_OP, TG_TABLE_NAME,
+                                         COALESCE(' ' OPERATOR(pg_catalog.||) TG_ARGV[0], '')),
+              HINT = 'A superuser may disable the table''s triggers for maintenance.';
 END
 $$;
+COMMENT ON FUNCTION privacy._append_only() IS 'Refuses UPDATE, DELETE and TRUNCATE of an append-only ledger';
+REVOKE ALL ON FUNCTION privacy._append_only() FROM PUBLIC;
 CREATE TRIGGER audit_log_append_only
     BEFORE UPDATE OR DELETE ON privacy.audit_log
-    FOR EACH ROW EXECUTE FUNCTION privacy._audit_log_append_only();
+    FOR EACH ROW EXECUTE FUNCTION privacy._append_only();
 CREATE TRIGGER audit_log_no_truncate
     BEFORE TRUNCATE ON privacy.audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION privacy._audit_log_append_only();
-REVOKE ALL ON FUNCTION privacy._audit_log_append_only() FROM PUBLIC;
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy._append_only();
 
 SELECT pg_catalog.pg_extension_config_dump('privacy.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.audit_log_id_seq', '');

@@ -84,25 +84,12 @@ COMMENT ON TABLE privacy.consents IS
 SELECT pg_catalog.pg_extension_config_dump('privacy.consents', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.consents_id_seq', '');
 
-CREATE FUNCTION privacy._consents_append_only() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RAISE EXCEPTION 'privacy.consents is append-only'
-        USING ERRCODE = 'insufficient_privilege',
-              DETAIL = pg_catalog.format('%s is not allowed on the consent ledger; record a new consent instead.', TG_OP),
-              HINT = 'A superuser may disable trigger consents_append_only for maintenance.';
-END
-$$;
-COMMENT ON FUNCTION privacy._consents_append_only() IS 'Refuses UPDATE, DELETE and TRUNCATE of the consent ledger';
-REVOKE ALL ON FUNCTION privacy._consents_append_only() FROM PUBLIC;
 CREATE TRIGGER consents_append_only
     BEFORE UPDATE OR DELETE ON privacy.consents
-    FOR EACH ROW EXECUTE FUNCTION privacy._consents_append_only();
+    FOR EACH ROW EXECUTE FUNCTION privacy._append_only('Record a new consent instead.');
 CREATE TRIGGER consents_no_truncate
     BEFORE TRUNCATE ON privacy.consents
-    FOR EACH STATEMENT EXECUTE FUNCTION privacy._consents_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy._append_only('Record a new consent instead.');
 
 CREATE TABLE privacy.restrictions (
     subject       text PRIMARY KEY,
