@@ -86,6 +86,7 @@ DECLARE
     r     record;
     n     bigint;
     total bigint := 0;
+    keep  boolean := privacy._retention_keep_expiry(true);  -- rewrites keep retention expiries
     upd   text := pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)',
                                     tbl, set_clause);
 BEGIN
@@ -95,6 +96,7 @@ BEGIN
         SELECT COALESCE(pg_catalog.sum(privacy._batch_update(t.relid, set_clause, where_clause, batch)), 0)
           INTO total
           FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf;
+        PERFORM privacy._retention_keep_expiry(keep);
         RETURN total;
     END IF;
     FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM ONLY %s WHERE %s', tbl, where_clause) LOOP
@@ -111,6 +113,7 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total OPERATOR(pg_catalog.+) n;
     END IF;
+    PERFORM privacy._retention_keep_expiry(keep);
     RETURN total;
 END
 $$;

@@ -397,7 +397,9 @@ REVOKE ALL ON FUNCTION privacy._subject_mask_rules(oid) FROM PUBLIC;
 -- reasons.  It reads retention's privacy.legal_holds when that is installed: a
 -- hold in force on the table (or on no table) for this subject, or for no
 -- subject (a whole-table hold, or one on rows matching a predicate, taken as
--- covering the subject's rows too).  Called as the extension owner.
+-- covering the subject's rows too); a hold on the subject placed on a table
+-- also covers the tables referencing it (privacy._hold_reach).  Called as the
+-- extension owner.
 CREATE OR REPLACE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -410,8 +412,9 @@ BEGIN
     END IF;
     EXECUTE 'SELECT pg_catalog.string_agg(h.reason, ''; '' ORDER BY h.id) FROM privacy.legal_holds h '
             'WHERE h.released_at IS NULL AND (h.until IS NULL OR h.until OPERATOR(pg_catalog.>) pg_catalog.now()) '
-            'AND (h.tbl IS NULL OR h.tbl OPERATOR(pg_catalog.=) $1) '
-            'AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)'
+            'AND ((h.tbl OPERATOR(pg_catalog.=) $1 AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)) '
+            '  OR (h.subject OPERATOR(pg_catalog.=) $2 AND h.predicate IS NULL '
+            '      AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl)))))'
        INTO reason USING tbl, subject;
     RETURN reason;
 END
@@ -797,6 +800,19 @@ END
 $$;
 COMMENT ON FUNCTION privacy._subject_rows(text) IS
   'Row identities of a subject''s rows per table: subject columns, then foreign keys to any depth';
+
+-- The same walk as rows (relid, row identity), for legal holds: the purge and
+-- the retention report find a held subject's rows in every table with it.
+CREATE OR REPLACE FUNCTION privacy._subject_row_keys(subject text) RETURNS TABLE (relid oid, row_key text)
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.key::pg_catalog.oid, k
+      FROM pg_catalog.jsonb_each(privacy._subject_rows($1)) e,
+           pg_catalog.jsonb_array_elements_text(e.value) k
+$$;
+COMMENT ON FUNCTION privacy._subject_row_keys(text) IS
+  'Row identities (relid, tableoid:ctid) of a subject''s rows, found by the walk of export and erasure';
 
 -- Bookkeeping for an export or erasure, read as the extension owner: consent
 -- history, requests, restriction, holds on the tables of the subject graph
@@ -1335,19 +1351,3 @@ REVOKE ALL ON FUNCTION privacy._subject_tables_changed() FROM PUBLIC;
 CREATE OR REPLACE TRIGGER subject_tables_changed
     AFTER INSERT OR UPDATE OR DELETE ON privacy.subject_tables
     FOR EACH ROW EXECUTE FUNCTION privacy._subject_tables_changed();
-
--- ---------------------------------------------------------------- subject-wide legal holds
-
--- Rows of a registered table (with a subject column) whose subject is under a
--- subject-wide hold: the purge and the retention report leave them alone.
-CREATE OR REPLACE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('(%I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.text[])',
-                             s.subject_column, pg_catalog.array_agg(DISTINCT h.subject))
-      FROM privacy.subject_tables s, privacy.active_holds h
-     WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL
-       AND h.tbl IS NULL AND h.subject IS NOT NULL
-     GROUP BY s.subject_column
-$$;

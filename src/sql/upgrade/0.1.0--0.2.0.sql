@@ -3,3 +3,11 @@
 -- the fragments cannot express re-runnably — dropping objects that 0.2.0 no
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
+
+-- Legal holds across foreign keys: the hold condition is built per hold
+-- (privacy._holds_on, privacy._subject_hold_condition); the report gains
+-- rows_kept and held_by.
+DROP FUNCTION IF EXISTS privacy._held_condition(regclass);
+DROP FUNCTION IF EXISTS privacy._subject_holds_condition(regclass);
+DROP FUNCTION IF EXISTS privacy.retention_report();
+DROP FUNCTION IF EXISTS privacy._retention_counts(regclass, name);
