@@ -147,7 +147,8 @@ COMMENT ON FUNCTION privacy._hold_reach(oid) IS
 -- The active holds covering rows of tbl, one row each: a hold on the table
 -- without a subject (cond: its predicate, or 'true' for the whole table), or
 -- a hold on a subject (cond NULL, subject set) placed on no table, on tbl, or
--- on a table of the subject graph that tbl references through foreign keys.
+-- on a table of the subject graph that tbl references through foreign keys
+-- or that references tbl (the tables identifying the subject stay with it).
 -- A hold on a subject and a table outside the subject graph holds that table.
 -- SECURITY DEFINER: it only reads privacy.legal_holds and the catalogs; the
 -- subject's rows are found by privacy._subject_hold_condition, as the owner.
@@ -165,10 +166,12 @@ BEGIN
     FOR h IN SELECT a.* FROM privacy.active_holds a ORDER BY a.id LOOP
         hold_id := h.id; reason := h.reason; subject := NULL; cond := NULL;
         IF h.tbl OPERATOR(pg_catalog.=) $1 AND (h.predicate IS NOT NULL OR h.subject IS NULL OR NOT in_graph) THEN
-            cond := COALESCE(pg_catalog.format('COALESCE((%s), false)', h.predicate), 'true');
+            cond := CASE WHEN h.predicate IS NULL THEN 'true'
+                         ELSE pg_catalog.format('COALESCE((%s), false)', h.predicate) END;
             RETURN NEXT;
         ELSIF h.subject IS NOT NULL AND h.predicate IS NULL AND in_graph
-              AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl))) THEN
+              AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl))
+                   OR h.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach($1))) THEN
             subject := h.subject;
             RETURN NEXT;
         END IF;

@@ -398,8 +398,8 @@ REVOKE ALL ON FUNCTION privacy._subject_mask_rules(oid) FROM PUBLIC;
 -- hold in force on the table (or on no table) for this subject, or for no
 -- subject (a whole-table hold, or one on rows matching a predicate, taken as
 -- covering the subject's rows too); a hold on the subject placed on a table
--- also covers the tables referencing it (privacy._hold_reach).  Called as the
--- extension owner.
+-- also covers the tables referencing it and those it references, which
+-- identify the subject (privacy._hold_reach).  Called as the extension owner.
 CREATE OR REPLACE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -414,7 +414,8 @@ BEGIN
             'WHERE h.released_at IS NULL AND (h.until IS NULL OR h.until OPERATOR(pg_catalog.>) pg_catalog.now()) '
             'AND ((h.tbl OPERATOR(pg_catalog.=) $1 AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)) '
             '  OR (h.subject OPERATOR(pg_catalog.=) $2 AND h.predicate IS NULL '
-            '      AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl)))))'
+            '      AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl)) '
+            '           OR h.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach($1)))))'
        INTO reason USING tbl, subject;
     RETURN reason;
 END
