@@ -716,16 +716,16 @@ holds_condition(List *holds, MemoryContext cxt)
 	return MemoryContextStrdup(cxt, buf.data);
 }
 
-/* ", count(*) FILTER (WHERE <hold>)" for each hold, in list order, after a prefix condition. */
+/* ", count(*) FILTER (WHERE <hold>)" for each hold, in list order. */
 static char *
-hold_count_columns(List *holds, const char *prefix)
+hold_count_columns(List *holds)
 {
 	StringInfoData buf;
 	ListCell   *lc;
 
 	initStringInfo(&buf);
 	foreach(lc, holds)
-		appendStringInfo(&buf, ", pg_catalog.count(*) FILTER (WHERE %s(%s))", prefix, ((HoldCond *) lfirst(lc))->cond);
+		appendStringInfo(&buf, ", pg_catalog.count(*) FILTER (WHERE (%s))", ((HoldCond *) lfirst(lc))->cond);
 	return buf.data;
 }
 
@@ -1290,12 +1290,12 @@ privacy_retention_counts(PG_FUNCTION_ARGS)
 							"pg_catalog.min(%1$s) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()), "
 							"pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now() "
 							"AND NOT (%2$s) AND (%4$s))%5$s "
-							"FROM %3$s", expiry, held, name, referenced, hold_count_columns(holds, "")),
+							"FROM %3$s", expiry, held, name, referenced, hold_count_columns(holds)),
 				   SPI_OK_SELECT);
 	else
 		table_exec(psprintf("SELECT pg_catalog.count(*), NULL::pg_catalog.int8, "
 							"pg_catalog.count(*) FILTER (WHERE %1$s), NULL::pg_catalog.timestamptz, "
-							"NULL::pg_catalog.int8%3$s FROM %2$s", held, name, hold_count_columns(holds, "")),
+							"NULL::pg_catalog.int8%3$s FROM %2$s", held, name, hold_count_columns(holds)),
 				   SPI_OK_SELECT);
 	for (i = 0; i < 5; i++)
 		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
@@ -1327,7 +1327,7 @@ step_drop_partition(PurgeRun *run)
 	table_scope_begin(run->owner, &s);
 	table_exec(psprintf("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s), "
 						"pg_catalog.count(*) FILTER (WHERE %s)%s FROM ONLY %s",
-						run->held, run->referenced, hold_count_columns(run->holds, ""), part),
+						run->held, run->referenced, hold_count_columns(run->holds), part),
 			   SPI_OK_SELECT);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
@@ -1384,7 +1384,7 @@ step_count_kept(PurgeRun *run)
 	table_exec(psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %1$s), "
 						"pg_catalog.count(*) FILTER (WHERE NOT (%1$s) AND (%2$s))%3$s "
 						"FROM %4$s WHERE %5$s OPERATOR(pg_catalog.<) pg_catalog.now()",
-						run->held, referenced, hold_count_columns(run->holds, ""), run->table,
+						run->held, referenced, hold_count_columns(run->holds), run->table,
 						quote_identifier(run->p->expiry)),
 			   SPI_OK_SELECT);
 	held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
