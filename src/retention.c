@@ -688,8 +688,9 @@ read_holds(Oid relid, Oid owner, MemoryContext cxt)
 		privacy_spi_check(rc, SPI_OK_SELECT, "find the rows of a held subject");
 		oldcxt = MemoryContextSwitchTo(cxt);
 		h->cond = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		if (h->cond == NULL)
-			h->cond = pstrdup("false");
+		/* a NULL foreign key matches no held row: never NULL, or NOT (held) would keep it */
+		h->cond = h->cond == NULL || strcmp(h->cond, "false") == 0 ? pstrdup("false") :
+			psprintf("COALESCE(%s, false)", h->cond);
 		MemoryContextSwitchTo(oldcxt);
 		table_scope_end(&s);
 	}
@@ -1359,37 +1360,46 @@ step_drop_partition(PurgeRun *run)
 
 /*
  * Step: count the table's expired rows the run left in place, held (and by
- * which hold) or still referenced by rows that stay, into its log row.
+ * which hold) or still referenced by rows that stay, into its log row.  Only
+ * when the table has holds or is referenced: the held rows are counted
+ * through the hold conditions (index-driven), the referenced ones through
+ * the expiry index.
  */
 static void
 step_count_kept(PurgeRun *run)
 {
 	TableScope	s;
-	char	   *relname = get_rel_name(run->p->relid);
-	char	   *referenced;
-	char	   *by;
+	char	   *referenced = "false";
+	char	   *expiry = (char *) quote_identifier(run->p->expiry);
+	char	   *by = NULL;
 	bool		isnull;
-	int64		held;
-	int64		kept;
+	int64		held = 0;
+	int64		kept = 0;
 	Oid			types[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};
 	Datum		vals[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	StringInfoData note;
 
-	if (relname == NULL)
+	if (strcmp(run->p->action, "delete") == 0)
+		referenced = referenced_condition(run->p->relid, run->p->relid, CurrentMemoryContext);
+	if (strcmp(run->held, "false") == 0 && strcmp(referenced, "false") == 0)
 		return;
-	referenced = strcmp(run->p->action, "delete") == 0 ?
-		referenced_condition(run->p->relid, run->p->relid, CurrentMemoryContext) : "false";
 	table_scope_begin(run->owner, &s);
-	table_exec(psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %1$s), "
-						"pg_catalog.count(*) FILTER (WHERE NOT (%1$s) AND (%2$s))%3$s "
-						"FROM %4$s WHERE %5$s OPERATOR(pg_catalog.<) pg_catalog.now()",
-						run->held, referenced, hold_count_columns(run->holds), run->table,
-						quote_identifier(run->p->expiry)),
-			   SPI_OK_SELECT);
-	held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	by = hold_counts_text(run->holds, 3, false);
+	if (strcmp(run->held, "false") != 0)
+	{
+		table_exec(psprintf("SELECT pg_catalog.count(*)%s FROM %s WHERE (%s) AND %s OPERATOR(pg_catalog.<) pg_catalog.now()",
+							hold_count_columns(run->holds), run->table, run->held, expiry),
+				   SPI_OK_SELECT);
+		held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		by = hold_counts_text(run->holds, 2, false);
+	}
+	if (strcmp(referenced, "false") != 0)
+	{
+		table_exec(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s OPERATOR(pg_catalog.<) pg_catalog.now() "
+							"AND NOT (%s) AND (%s)", run->table, expiry, run->held, referenced),
+				   SPI_OK_SELECT);
+		kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 	table_scope_end(&s);
 	if (held == 0 && kept == 0)
 		return;

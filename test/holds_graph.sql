@@ -144,13 +144,14 @@ SELECT is((SELECT action FROM privacy.deletion_log WHERE partition = 'public.hg_
 CREATE TABLE hg_contacts (id int PRIMARY KEY, subscriber_id int REFERENCES hg_subscribers, email text, at timestamptz);
 CREATE INDEX ON hg_contacts (subscriber_id);
 INSERT INTO hg_contacts VALUES (1, 4, 'held@example.org', now() - interval '2 years'),
-                               (2, 2, 'free@example.org', now() - interval '2 years');
+                               (2, 2, 'free@example.org', now() - interval '2 years'),
+                               (3, NULL, 'nobody@example.org', now() - interval '2 years');
 SELECT privacy.mask_column('hg_contacts', 'email', $m$'x@example.org'$m$);
 SELECT privacy.set_retention('hg_contacts', '1 year', 'at', 'anonymize');
 SELECT results_eq($$ SELECT action, rows FROM privacy.purge() WHERE tbl = 'hg_contacts'::regclass $$,
-                  $$ VALUES ('anonymize', 1::bigint) $$, 'anonymize: only the row of the subject not held');
+                  $$ VALUES ('anonymize', 2::bigint) $$, 'anonymize: only the rows of no held subject (a NULL foreign key holds nothing)');
 SELECT results_eq($$ SELECT id, email FROM hg_contacts ORDER BY id $$,
-                  $$ VALUES (1, 'held@example.org'), (2, 'x@example.org') $$,
+                  $$ VALUES (1, 'held@example.org'), (2, 'x@example.org'), (3, 'x@example.org') $$,
                   'the held subject''s row is left as it was');
 SELECT is((SELECT held FROM privacy.deletion_log WHERE table_name = 'public.hg_contacts'), 1::bigint,
           'and logged as held');

@@ -199,17 +199,29 @@ DECLARE
     rows  jsonb;
     keys  text[];
     vals  jsonb[];
+    ids   text[];
     types text[];
     conds text[] := '{}';
 BEGIN
-    SELECT s.subject_column INTO col FROM privacy.subject_tables s
-     WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL;
-    IF FOUND THEN
-        RETURN pg_catalog.format('(%I)::pg_catalog.text OPERATOR(pg_catalog.=) %L', col, subject);
-    END IF;
     SELECT pg_catalog.jsonb_object_agg(r.relid::pg_catalog.text, r.ks) INTO rows
       FROM (SELECT k.relid, pg_catalog.jsonb_agg(k.row_key) AS ks
               FROM privacy._subject_row_keys(subject) k GROUP BY k.relid) r;
+    SELECT s.subject_column INTO col FROM privacy.subject_tables s
+     WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL;
+    IF FOUND THEN
+        -- a registered table: the subject column's values of the subject's
+        -- rows, in the column's type (its index serves the condition)
+        keys := privacy._keys_of(rows, $1::pg_catalog.oid);
+        IF pg_catalog.cardinality(keys) OPERATOR(pg_catalog.>) 0 THEN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(DISTINCT (p.%I)::pg_catalog.text) FROM %s p WHERE %s',
+                                      col, tbl, privacy._key_match('p', 1, 2))
+               INTO ids USING privacy._key_ctids(keys), keys;
+            RETURN pg_catalog.format('%I = ANY (%L::%s[])', col, ids::pg_catalog.text,
+                       (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) col));
+        END IF;
+        RETURN pg_catalog.format('(%I)::pg_catalog.text OPERATOR(pg_catalog.=) %L', col, subject);
+    END IF;
     SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
     FOR e IN SELECT * FROM privacy._subject_edges(tbls) x WHERE x.child OPERATOR(pg_catalog.=) $1::pg_catalog.oid LOOP
         keys := privacy._keys_of(rows, e.parent);
