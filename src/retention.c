@@ -628,6 +628,7 @@ typedef struct HoldCond
 	int			id;
 	char	   *reason;
 	char	   *cond;			/* over the table's columns; 'true': every row */
+	char	   *match;			/* the same, possibly NULL where cond is false: index-friendly */
 } HoldCond;
 
 /*
@@ -667,6 +668,7 @@ read_holds(Oid relid, Oid owner, MemoryContext cxt)
 		h->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 		h->reason = SPI_getvalue(tup, desc, 2);
 		h->cond = SPI_getvalue(tup, desc, 4);
+		h->match = h->cond;
 		holds = lappend(holds, h);
 		subjects = lappend(subjects, SPI_getvalue(tup, desc, 3));
 		MemoryContextSwitchTo(oldcxt);
@@ -687,10 +689,11 @@ read_holds(Oid relid, Oid owner, MemoryContext cxt)
 								   2, types, vals, NULL, false, 1);
 		privacy_spi_check(rc, SPI_OK_SELECT, "find the rows of a held subject");
 		oldcxt = MemoryContextSwitchTo(cxt);
-		h->cond = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		h->match = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (h->match == NULL)
+			h->match = pstrdup("false");
 		/* a NULL foreign key matches no held row: never NULL, or NOT (held) would keep it */
-		h->cond = h->cond == NULL || strcmp(h->cond, "false") == 0 ? pstrdup("false") :
-			psprintf("COALESCE(%s, false)", h->cond);
+		h->cond = strcmp(h->match, "false") == 0 ? h->match : psprintf("COALESCE(%s, false)", h->match);
 		MemoryContextSwitchTo(oldcxt);
 		table_scope_end(&s);
 	}
@@ -715,6 +718,22 @@ holds_condition(List *holds, MemoryContext cxt)
 	foreach(lc, holds)
 		appendStringInfo(&buf, "%s(%s)", buf.len > 0 ? " OR " : "", ((HoldCond *) lfirst(lc))->cond);
 	return MemoryContextStrdup(cxt, buf.data);
+}
+
+/*
+ * The rows under any of the holds, as a WHERE condition that may be NULL
+ * for rows not held (so that indexes serve it): for counting held rows.
+ */
+static char *
+holds_match(List *holds)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, holds)
+		appendStringInfo(&buf, "%s(%s)", buf.len > 0 ? " OR " : "", ((HoldCond *) lfirst(lc))->match);
+	return buf.len > 0 ? buf.data : "false";
 }
 
 /* ", count(*) FILTER (WHERE <hold>)" for each hold, in list order. */
@@ -1388,7 +1407,7 @@ step_count_kept(PurgeRun *run)
 	if (strcmp(run->held, "false") != 0)
 	{
 		table_exec(psprintf("SELECT pg_catalog.count(*)%s FROM %s WHERE (%s) AND %s OPERATOR(pg_catalog.<) pg_catalog.now()",
-							hold_count_columns(run->holds), run->table, run->held, expiry),
+							hold_count_columns(run->holds), run->table, holds_match(run->holds), expiry),
 				   SPI_OK_SELECT);
 		held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		by = hold_counts_text(run->holds, 2, false);
