@@ -730,8 +730,6 @@ setup_masked_role(Oid roleid, bool masked)
 static void
 views_object_relabel(const ObjectAddress *object, const char *seclabel)
 {
-	/* every backend's permission cache (masked roles, personal relations) */
-	CacheInvalidateRelcacheAll();
 	masked_roles_valid = false;
 	if (rewriting_labels)
 		return;
@@ -1649,6 +1647,19 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								readOnlyTree,
 #endif
 								context, params, queryEnv, dest, qc);
+
+	/*
+	 * A label stored: every backend's permission cache (masked roles,
+	 * personal relations) is rebuilt, this one's at the next command (the
+	 * label hook ran before the label was stored, and the queries it ran may
+	 * have read the old labels into the cache).
+	 */
+	if (IsA(parsetree, SecLabelStmt))
+	{
+		CacheInvalidateRelcacheAll();
+		masked_roles_valid = false;
+		rel_cache_stale = true;
+	}
 }
 
 /* At the end of a transaction: no extension function is running any more. */
