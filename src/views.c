@@ -39,6 +39,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_range.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_seclabel.h"
 #include "catalog/pg_shseclabel.h"
@@ -442,6 +443,80 @@ check_domain(Oid typid)
 				 errdetail("Only domains owned by a superuser are allowed: a domain's constraints run its owner's functions.")));
 }
 
+/*
+ * Is a value of type typid made without running code an ordinary role wrote?
+ * Built-in types, enums and base types (their I/O functions are C, made by a
+ * superuser) are; a domain only when a superuser owns it (its constraints
+ * run) and its base type is; composite, array and range types when every
+ * type they contain is (record_in runs the input function of each column,
+ * a domain's constraints included).
+ */
+static bool
+type_is_trusted(Oid typid, int depth)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		ok = true;
+	Oid			inner = InvalidOid;
+	Oid			relid = InvalidOid;
+
+	if (typid < FirstNormalObjectId)
+		return true;
+	if (depth > MAX_DEPTH)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	switch (t->typtype)
+	{
+		case TYPTYPE_DOMAIN:
+			ok = superuser_arg(t->typowner);
+			inner = t->typbasetype;
+			break;
+		case TYPTYPE_COMPOSITE:
+			relid = t->typrelid;
+			break;
+		case TYPTYPE_RANGE:
+			inner = get_range_subtype(typid);
+			break;
+		case TYPTYPE_MULTIRANGE:
+			inner = get_multirange_range(typid);
+			break;
+		default:
+			if (OidIsValid(t->typelem) && IsTrueArrayType(t))
+				inner = t->typelem;
+			break;
+	}
+	ReleaseSysCache(tup);
+	if (ok && OidIsValid(inner))
+		ok = type_is_trusted(inner, depth + 1);
+	if (ok && OidIsValid(relid))
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			i;
+
+		for (i = 0; ok && i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				ok = type_is_trusted(TupleDescAttr(desc, i)->atttypid, depth + 1);
+		relation_close(rel, AccessShareLock);
+	}
+	return ok;
+}
+
+/* Refuse a constant or a conversion to a type whose values run an ordinary role's code. */
+static void
+check_value_type(Oid typid)
+{
+	if (!type_is_trusted(typid, 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("type %s cannot be used for a constant or a cast in a masking rule",
+						format_type_be_qualified(typid)),
+				 errdetail("Making a value of it runs code an ordinary role wrote (a domain's constraints, in it or in one of its fields).")));
+}
+
 /* Analyzed expression walker: every function and operator it calls. */
 static bool
 rule_check_walker(Node *node, void *context)
@@ -483,6 +558,17 @@ rule_check_walker(Node *node, void *context)
 			}
 		case T_CoerceToDomain:
 			check_domain(((CoerceToDomain *) node)->resulttype);
+			break;
+		case T_Const:
+			/* re-parsed when the view is made: its input function runs again */
+			if (!((Const *) node)->constisnull)
+				check_value_type(((Const *) node)->consttype);
+			break;
+		case T_CoerceViaIO:
+			check_value_type(((CoerceViaIO *) node)->resulttype);
+			break;
+		case T_ArrayCoerceExpr:
+			check_value_type(((ArrayCoerceExpr *) node)->resulttype);
 			break;
 		case T_Aggref:
 		case T_WindowFunc:
@@ -652,6 +738,35 @@ column_rule(Oid relid, AttrNumber attnum, const char *label)
 }
 
 /*
+ * column_rule as the table's owner in a security-restricted operation:
+ * parsing a rule converts its constants (input functions, a domain's checks
+ * inside a composite value), which must never run with the rights of whoever
+ * sets the label or refreshes the views.  The rule is copied out of the scope.
+ */
+static char *
+column_rule_as_owner(Oid relid, AttrNumber attnum, const char *label)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+	OwnerScope	scope;
+	char	   *rule;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	privacy_role_scope_begin(owner, &scope);
+	rule = column_rule(relid, attnum, label);
+	if (rule != NULL)
+		rule = MemoryContextStrdup(cxt, rule);
+	privacy_owner_end(&scope);
+	return rule;
+}
+
+/*
  * privacy._mask_rule(tbl regclass, col name, label text) RETURNS text: the
  * checked, deparsed masking expression of a column label; NULL for NOT
  * MASKED.  Used by refresh_masked_views, which checks every label again.
@@ -668,7 +783,7 @@ privacy_mask_rule(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
-	rule = column_rule(relid, attnum, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	rule = column_rule_as_owner(relid, attnum, text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	if (rule == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(rule));
@@ -744,7 +859,7 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
 			if (seclabel != NULL)
 			{
 				check_rule_table(object->objectId);
-				(void) column_rule(object->objectId, object->objectSubId, seclabel);
+				(void) column_rule_as_owner(object->objectId, object->objectSubId, seclabel);
 			}
 			break;
 		case AuthIdRelationId:

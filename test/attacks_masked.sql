@@ -5,7 +5,7 @@
 -- whatever role it switches to, and grants and row-level security hold
 -- through masked views.
 BEGIN;
-SELECT plan(42);
+SELECT plan(46);
 
 -- ---------------------------------------------------------------- set-up (as the DBA)
 CREATE ROLE atk_owner;                              -- ordinary owner of some tables
@@ -68,6 +68,22 @@ SELECT is(tap.as_role_do('atk_owner', $$SECURITY LABEL FOR privacy ON COLUMN atk
     'MASKED WITH FUNCTION pg_catalog.left(privacy.mask_email(email), 3) || pg_catalog.md5(email)::pg_catalog.varchar(8)'$$),
     'done', 'masking functions, allow-listed built-ins, operators and casts are accepted');
 SELECT is((SELECT count(*) FROM atk.pwn), 0::bigint, 'nothing of the owner''s code ran');
+-- a constant whose conversion runs the owner's code (a domain's CHECK inside a
+-- composite value): re-parsed when the views are rebuilt, it would run as the
+-- extension owner
+SELECT is(tap.as_role_do('atk_owner', $$
+    CREATE FUNCTION atk.spy(v text) RETURNS boolean LANGUAGE plpgsql AS
+      'BEGIN INSERT INTO atk.pwn VALUES (current_user, ''domain''); RETURN true; END';
+    CREATE DOMAIN atk.d AS text CHECK (atk.spy(VALUE));
+    CREATE TYPE atk.comp AS (a text, b atk.d);
+    CREATE TABLE atk.u (id int, c atk.comp, e text)$$), 'done', 'the owner makes a composite type with a trapped domain');
+SELECT alike(tap.as_role_do('atk_owner', $$SECURITY LABEL FOR privacy ON COLUMN atk.u.e IS
+    'MASKED WITH FUNCTION pg_catalog.concat(''(x,y)''::atk.comp)'$$),
+    'ERROR 42501%cannot be used for a constant or a cast%', 'a constant of such a type is refused');
+SELECT alike(tap.as_role_do('atk_owner', $$SECURITY LABEL FOR privacy ON COLUMN atk.u.c IS 'MASKED WITH VALUE ''(x,y)'''$$),
+    'ERROR 42501%', 'MASKED WITH VALUE on a column of such a type is refused');
+SELECT is((SELECT count(*) FROM atk.pwn WHERE who <> 'atk_owner'), 0::bigint,
+          'the domain check ran, if at all, as the table owner (the rule is parsed in its security-restricted scope)');
 -- TRUSTED: only on functions a superuser owns (their owner could change them later)
 SELECT alike(tap.as_role_do(current_user::text, $$SECURITY LABEL FOR privacy ON FUNCTION atk.evil() IS 'TRUSTED'$$),
     'ERROR 42501%not owned by a superuser%', 'a superuser cannot mark an ordinary role''s function TRUSTED');
