@@ -746,19 +746,11 @@ column_rule(Oid relid, AttrNumber attnum, const char *label)
 static char *
 column_rule_as_owner(Oid relid, AttrNumber attnum, const char *label)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
 	OwnerScope	scope;
 	char	   *rule;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	privacy_role_scope_begin(owner, &scope);
+	privacy_role_scope_begin(privacy_relation_owner(relid), &scope);
 	rule = column_rule(relid, attnum, label);
 	if (rule != NULL)
 		rule = MemoryContextStrdup(cxt, rule);
