@@ -25,6 +25,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/relation.h"
 #include "access/transam.h"
 #include "access/table.h"
@@ -1034,9 +1035,18 @@ privacy_check_not_masked(const char *what)
 static void
 views_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
+	HeapTuple	tup;
+	bool		ours;
+
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);
-	if (!OidIsValid(flinfo->fn_oid) || get_func_namespace(flinfo->fn_oid) != privacy_schema_oid(true))
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(flinfo->fn_oid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	ours = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef &&
+		((Form_pg_proc) GETSTRUCT(tup))->pronamespace == privacy_schema_oid(true);
+	ReleaseSysCache(tup);
+	if (!ours)
 		return;
 	if (event == FHET_START)
 		extension_definer_depth++;
@@ -1410,7 +1420,8 @@ views_check_perms(List *rangeTable, List *rtePermInfos, bool ereport_on_violatio
 
 	if (prev_check_perms && !prev_check_perms(rangeTable, rtePermInfos, ereport_on_violation))
 		return false;
-	if (rtePermInfos == NIL || !session_is_masked())
+	/* a parallel worker runs a plan its leader already checked */
+	if (IsParallelWorker() || rtePermInfos == NIL || !session_is_masked())
 		return true;
 	relids = palloc(sizeof(Oid) * list_length(rtePermInfos));
 	perms = palloc(sizeof(AclMode) * list_length(rtePermInfos));
@@ -1436,7 +1447,8 @@ views_check_perms(List *rangeTable, bool ereport_on_violation)
 
 	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
 		return false;
-	if (rangeTable == NIL || !session_is_masked())
+	/* a parallel worker runs a plan its leader already checked */
+	if (IsParallelWorker() || rangeTable == NIL || !session_is_masked())
 		return true;
 	relids = palloc(sizeof(Oid) * list_length(rangeTable));
 	perms = palloc(sizeof(AclMode) * list_length(rangeTable));
