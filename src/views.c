@@ -13,11 +13,19 @@
  * every function and operator it resolved to.
  *
  * privacy.refresh_masked_views() (src/sql/views.sql) turns the labels into
- * privacy.masking_rules and one security_barrier view per labelled table in
- * the masked schema (GUC privacy.masked_schema); event triggers call it after
- * DDL.  Enforcement does not rely on REVOKE alone: the ExecutorCheckPerms
- * hook refuses a masked role every relation outside the masked schema that
- * holds personal data, whatever was granted to PUBLIC or to its groups.
+ * privacy.masking_rules and one security_barrier, security_invoker view per
+ * labelled table in the masked schema (GUC privacy.masked_schema); event
+ * triggers call it after DDL.  Masking rules call only functions of an
+ * allow-list kept here, and are parsed as their table's owner.
+ *
+ * Enforcement does not rely on REVOKE alone: the ExecutorCheckPerms hook
+ * refuses a masked session (masked session user, outer user or current
+ * user: SET ROLE and SECURITY DEFINER functions do not unmask it) every
+ * relation outside the masked schema that holds personal data, whatever was
+ * granted to PUBLIC or to its groups, except a read of it brought by a
+ * masked view of the same query.  Masked views being security_invoker, the
+ * session's own grants and row-level security apply to that read.  What the
+ * hook needs is cached per backend and reset by invalidations.
  */
 #include "postgres.h"
 
