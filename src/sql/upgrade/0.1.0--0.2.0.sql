@@ -4,6 +4,9 @@
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
 
+-- render.sql: the HTML table builder takes the keys to leave out
+DROP FUNCTION IF EXISTS privacy._html_table(jsonb);
+
 -- Legal holds across foreign keys: the hold condition is built per hold
 -- (privacy._holds_on, privacy._subject_hold_condition); the report gains
 -- rows_kept and held_by.
