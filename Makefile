@@ -2,7 +2,8 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject
+MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject \
+              crypto_parse token_parse label_parse
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
@@ -39,9 +40,14 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) privacy.control
 	  printf '%s\n' '\echo Use "CREATE EXTENSION privacy" to load this file. \quit'; \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
-.PHONY: test demo bench
+.PHONY: test demo bench fuzz
 test:
 	bash scripts/test.sh
+
+# libFuzzer targets of the parsers (test/fuzz/), FUZZ_SECONDS each; no server needed.
+FUZZ_SECONDS ?= 300
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/scripts/fuzz.sh
 
 demo:
 	bash scripts/demo.sh
