@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the stored text form */
 	max = privacy_ct_text_max_bytes(s, len);
 	FUZZ_CHECK(max == -1 || (len >= CT_TEXT_PREFIX_LEN + 4 && memcmp(s, CT_TEXT_PREFIX, CT_TEXT_PREFIX_LEN) == 0));
+	FUZZ_CHECK(max >= 0 || privacy_ct_text_decode(s, len, NULL) == -1);	/* refused before any write */
 	if (max >= 0)
 	{
 		uint8_t    *ct = fuzz_alloc((size_t) max);
