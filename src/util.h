@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 
 /* Saved state of an owner scope; opaque to callers. */
 typedef struct OwnerScope
@@ -26,6 +27,9 @@ extern void privacy_role_scope_begin(Oid role, OwnerScope *scope);
 extern void privacy_owner_begin(OwnerScope *scope);
 extern void privacy_owner_end(OwnerScope *scope);
 
+/* Owner of a relation (error when it does not exist). */
+extern Oid	privacy_relation_owner(Oid relid);
+
 /* Error unless the current user owns the table. */
 extern void privacy_require_table_owner(Oid relid);
 
@@ -34,6 +38,11 @@ extern void privacy_spi_check(int rc, int expected, const char *what);
 
 /* Name of the role that called us (before any owner scope). */
 extern char *privacy_calling_role(void);
+
+/* GUC check hooks shared by the modules' settings */
+extern bool privacy_check_positive_interval(char **newval, void **extra, GucSource source);
+extern bool privacy_check_identifier_list(char **newval, void **extra, GucSource source);
+extern bool privacy_check_identifier(char **newval, void **extra, GucSource source);
 
 /* text helpers */
 extern char *privacy_text_to_cstring_limited(text *t, int maxlen, const char *what);
