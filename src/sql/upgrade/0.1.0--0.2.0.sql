@@ -3,3 +3,10 @@
 -- the fragments cannot express re-runnably — dropping objects that 0.2.0 no
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
+
+-- Erasure no longer takes row addresses from SQL: the rows are those the
+-- erasure found itself (privacy._erase_subject_rows).
+DROP FUNCTION IF EXISTS privacy._erase_rows(oid, text, text[], text);
+-- export and erasure implementations take the rows found by erase_subject/export_subject
+DROP FUNCTION IF EXISTS privacy._export_subject(text, jsonb);
+DROP FUNCTION IF EXISTS privacy._erase_subject(text, text, jsonb);
