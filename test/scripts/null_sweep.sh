@@ -27,8 +27,6 @@ INSERT INTO sweep.t VALUES (1, 'a@example.com', 10, '2000-01-01');
 CREATE TABLE sweep.gone (id int);
 CREATE TABLE sweep.dropped_oid AS SELECT 'sweep.gone'::regclass::oid AS o;
 DROP TABLE sweep.gone;
-CREATE TABLE sweep.results (role name, call text, sqlstate text, message text);
-GRANT ALL ON sweep.results TO PUBLIC;
 
 -- A typed SQL literal per argument type: the usual value, and the bad ones.
 CREATE FUNCTION sweep.good(t regtype) RETURNS text LANGUAGE sql AS $$
@@ -75,7 +73,8 @@ $$;
 CREATE VIEW sweep.calls AS
 WITH f AS (
     SELECT p.oid, p.prokind, p.proretset, p.pronargs,
-           pg_catalog.format('%I.%I', n.nspname, p.proname) AS fname, p.proargtypes::oid[] AS types
+           pg_catalog.format('%I.%I', n.nspname, p.proname) AS fname,
+           ARRAY(SELECT x FROM unnest(p.proargtypes) WITH ORDINALITY u(x, i) ORDER BY i) AS types
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'privacy'
@@ -85,36 +84,19 @@ WITH f AS (
     SELECT f.*, i AS pos, 'NULL' AS v FROM f, generate_series(1, f.pronargs) i
     UNION ALL SELECT f.*, 0, 'NULL' FROM f
     UNION ALL SELECT f.*, i, b FROM f, generate_series(1, f.pronargs) i, sweep.bad(f.types[i]) b
+     -- 10 MB values in the first argument of each type only (they take time)
+     WHERE b NOT LIKE '%10000000%'
+        OR i = (SELECT min(j) FROM generate_series(1, f.pronargs) j WHERE f.types[j] = f.types[i])
 )
 SELECT a.oid, a.prokind, a.proretset, a.pos, a.v,
-       CASE WHEN a.prokind = 'p' THEN 'CALL ' ELSE 'SELECT * FROM ' END || a.fname || '(' ||
+       CASE WHEN a.prokind = 'p' THEN 'CALL ' ELSE 'SELECT count(*) FROM ' END || a.fname || '(' ||
        COALESCE((SELECT string_agg(CASE WHEN a.pos = 0 OR a.pos = k THEN
                                             CASE WHEN a.v = 'NULL' THEN 'NULL::' || a.types[k]::regtype::text ELSE a.v END
                                         ELSE sweep.good(a.types[k]) END, ', ' ORDER BY k)
                    FROM generate_series(1, a.pronargs) k), '') || ')' AS call
   FROM args a;
 
--- Run every call, catching errors; one subtransaction each.
-CREATE PROCEDURE sweep.run() LANGUAGE plpgsql AS $$
-DECLARE
-    c record;
-    st text;
-    msg text;
-BEGIN
-    FOR c IN SELECT * FROM sweep.calls ORDER BY oid, pos, v LOOP
-        BEGIN
-            EXECUTE c.call;
-            st := '00000'; msg := NULL;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        END;
-        INSERT INTO sweep.results VALUES (current_user, left(c.call, 300), st, left(msg, 300));
-    END LOOP;
-END
-$$;
-GRANT EXECUTE ON PROCEDURE sweep.run() TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA sweep TO PUBLIC;
-GRANT ALL ON sweep.results TO PUBLIC;
 SQL
 
 ncalls=$(q "SELECT count(*) FROM sweep.calls")
@@ -124,17 +106,28 @@ nall=$(q "SELECT count(*) FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
 echo "# $ncalls calls over $nfuncs of the extension's $nall routines (trigger functions cannot be called)"
 like "the sweep covers the extension's routines (from pg_proc)" "$nfuncs" '^[0-9]{2,}$'
 
-psql -X -q -d $DB -c "SET statement_timeout = '600s'" -c "CALL sweep.run()" >/dev/null 2>&1
+# One top-level statement per call (a statement timeout catches a call that
+# never returns), errors shown as their SQLSTATE; the calls go first, then
+# the failures as "<sqlstate> <call>".
+q "SELECT call || ';' FROM sweep.calls ORDER BY oid, pos, v" > "$PGHOST/sweep_calls.sql"
+run_sweep() {
+    { echo "SET statement_timeout = '60s';"; [ -n "$1" ] && echo "SET ROLE $1;"; cat "$PGHOST/sweep_calls.sql"; } |
+        psql -X -q -a -v VERBOSITY=sqlstate -d $DB 2>&1 |
+        awk '/^(SELECT|CALL) /{call=$0} /^ERROR: /{print $2, call}' > "$PGHOST/sweep_errors_${1:-super}.txt"
+}
+run_sweep ""
 is "server up after the sweep as a superuser" "$(psql -X -A -t -d postgres -c 'SELECT 1' 2>&1)" "1"
-psql -X -q -d $DB -c "SET statement_timeout = '600s'" -c "SET ROLE sweep_user" -c "CALL sweep.run()" >/dev/null 2>&1
+run_sweep sweep_user
 is "server up after the sweep as an ordinary role" "$(psql -X -A -t -d postgres -c 'SELECT 1' 2>&1)" "1"
-
-is "every call ran as a superuser" "$(q "SELECT count(*) FROM sweep.results WHERE role = 'postgres'")" "$ncalls"
-is "every call ran as an ordinary role" "$(q "SELECT count(*) FROM sweep.results WHERE role = 'sweep_user'")" "$ncalls"
-internal=$(q "SELECT role || ': ' || call || ' -> ' || message FROM sweep.results WHERE sqlstate = 'XX000' OR sqlstate LIKE '58%'")
-is "no call ends in an internal error (every error has a clear SQLSTATE)" "$internal" ""
+echo "# errors by SQLSTATE (superuser): $(cut -d' ' -f1 "$PGHOST/sweep_errors_super.txt" | sort | uniq -c | tr -s ' \n' ' ')"
+echo "# errors by SQLSTATE (ordinary role): $(cut -d' ' -f1 "$PGHOST/sweep_errors_sweep_user.txt" | sort | uniq -c | tr -s ' \n' ' ')"
+is "no call is refused as an unknown function (the sweep calls what exists)" \
+   "$(grep -h '^42883' "$PGHOST"/sweep_errors_*.txt | head -5)" ""
+is "no call ends in an internal error (every error has a clear SQLSTATE)" \
+   "$(grep -h -E '^(XX|58)' "$PGHOST"/sweep_errors_*.txt | cut -c1-300 | head -10)" ""
+is "no call runs past the statement timeout" "$(grep -h '^57014' "$PGHOST"/sweep_errors_*.txt | cut -c1-200 | head -5)" ""
 crashes_after=$(grep -c 'terminated by signal' "$LOG" 2>/dev/null || true)
 is "no 'terminated by signal' line in the server log" "$((crashes_after - crashes_before))" "0"
 
-psql -X -q -d postgres -c "DROP DATABASE $DB" -c "DROP ROLE sweep_user" >/dev/null 2>&1
+[ "${KEEP_SWEEP:-0}" = 1 ] || psql -X -q -d postgres -c "DROP DATABASE $DB" -c "DROP ROLE sweep_user" >/dev/null 2>&1
 done_testing
