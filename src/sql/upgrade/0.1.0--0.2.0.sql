@@ -10,3 +10,6 @@ DROP FUNCTION IF EXISTS privacy._erase_rows(oid, text, text[], text);
 -- export and erasure implementations take the rows found by erase_subject/export_subject
 DROP FUNCTION IF EXISTS privacy._export_subject(text, jsonb);
 DROP FUNCTION IF EXISTS privacy._erase_subject(text, text, jsonb);
+
+-- render.sql: the HTML table builder takes the keys to leave out
+DROP FUNCTION IF EXISTS privacy._html_table(jsonb);
