@@ -26,6 +26,13 @@
  * masked view of the same query.  Masked views being security_invoker, the
  * session's own grants and row-level security apply to that read.  What the
  * hook needs is cached per backend and reset by invalidations.
+ *
+ * Masked dumps: the ProcessUtility hook serves a masked session's "COPY
+ * <table> TO" of a table with masking rules from its masked view (the same
+ * columns, masked; what the session may read anyway) and copies the
+ * extension's own tables as no rows, so that pg_dump run by a masked role
+ * dumps the real schema with masked data; everything else a masked session
+ * copies goes through the permission hook as before.
  */
 #include "postgres.h"
 
