@@ -131,7 +131,34 @@ like "DECLARE CURSOR over the base table (pg_dump --inserts): refused" \
 is "COPY of the key ring (extension configuration): no rows" \
    "$(as_dumper -c "COPY privacy.keys (key_id, wrapped) TO STDOUT" | wc -l)" "0"
 is "COPY of the audit log: no rows" "$(as_dumper -c "COPY privacy.audit_log TO STDOUT" | wc -l)" "0"
+is "LOCK of the key ring IN ACCESS SHARE MODE NOWAIT (pg_dump -j workers): taken, no row read" \
+   "$(as_dumper -c "BEGIN" -c "LOCK TABLE privacy.keys IN ACCESS SHARE MODE NOWAIT" \
+                -c "SELECT mode FROM pg_locks WHERE relation = 'privacy.keys'::regclass AND pid = pg_backend_pid()")" \
+   "AccessShareLock"
+like "LOCK of the key ring in a stronger mode: refused" \
+     "$(as_dumper -c "BEGIN" -c "LOCK TABLE privacy.keys IN ROW EXCLUSIVE MODE")" "permission denied for table keys"
+like "LOCK of the key ring outside a transaction block: refused" \
+     "$(as_dumper -c "LOCK TABLE privacy.keys IN ACCESS SHARE MODE")" "can only be used in transaction blocks"
 like "SELECT from the key ring: refused" "$(as_dumper -c "SELECT wrapped FROM privacy.keys")" "permission denied"
+psql -X -q -v ON_ERROR_STOP=1 -d $SRC >/dev/null <<SQL
+CREATE TABLE people (id int, email text);
+CREATE TABLE staff () INHERITS (people);
+INSERT INTO people VALUES (1, 'parent@mail.example');
+INSERT INTO staff VALUES (2, 'child@mail.example');
+CREATE TABLE visits (id int, email text, at date) PARTITION BY RANGE (at);
+CREATE TABLE visits_2024 PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO visits VALUES (1, 'visitor@mail.example', '2024-05-01');
+SECURITY LABEL FOR privacy ON COLUMN people.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+SECURITY LABEL FOR privacy ON COLUMN visits.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)';
+GRANT SELECT ON people, staff, visits, visits_2024 TO $ROLE;
+SQL
+like "COPY of a labelled table with inheritance children: refused (its masked view reads them too)" \
+     "$(as_dumper -c "COPY public.people TO STDOUT")" "cannot copy table \"people\" in a masked session"
+like "COPY of a child of a labelled table: refused" \
+     "$(as_dumper -c "COPY public.staff TO STDOUT")" "permission denied for relation staff"
+like "COPY of a partition of a labelled table: refused" \
+     "$(as_dumper -c "COPY public.visits_2024 TO STDOUT")" "permission denied for relation visits_2024"
+q $SRC "DROP TABLE people, staff, visits" >/dev/null
 is "a superuser's COPY of the base table is untouched" \
    "$(q $SRC "COPY public.clients (email) TO STDOUT" | head -1)" "ada@analytical.example"
 
