@@ -45,6 +45,10 @@ SECURITY LABEL FOR privacy ON COLUMN web_logs.ip IS 'MASKED WITH FUNCTION privac
 -- a view over a labelled table, readable by everyone (attack below)
 CREATE VIEW client_emails AS SELECT id, email FROM clients;
 GRANT SELECT ON client_emails TO PUBLIC;
+-- a protected (encrypted) column without a masking rule: its ciphertext is dumped
+ALTER TABLE clients ADD COLUMN tax_id text;
+UPDATE clients SET tax_id = 'TAX-' || id || '-SECRET';
+SELECT privacy.protect_column('clients', 'tax_id');
 -- the dumping role: masked, granted what pg_dump reads (tables and sequences)
 CREATE ROLE $ROLE LOGIN;
 SECURITY LABEL FOR privacy ON ROLE $ROLE IS 'MASKED';
@@ -64,7 +68,8 @@ q $SRC "SELECT DISTINCT v FROM (
           UNION ALL SELECT name FROM subscribers UNION ALL SELECT birth_date::text FROM subscribers
           UNION ALL SELECT card_number FROM payments UNION ALL SELECT billing_address FROM payments
           UNION ALL SELECT email FROM contact_forms UNION ALL SELECT message FROM contact_forms
-          UNION ALL SELECT body FROM support_tickets UNION ALL SELECT host(ip) FROM web_logs) o(v)
+          UNION ALL SELECT body FROM support_tickets UNION ALL SELECT host(ip) FROM web_logs
+          UNION ALL SELECT tax_id FROM clients_decrypted) o(v)
         WHERE v IS NOT NULL ORDER BY 1" > "$TMP/originals"
 ok "originals collected" test "$(wc -l < "$TMP/originals")" -gt 200
 # How many (row, column, original value) matches hold database $1: every
@@ -217,6 +222,10 @@ for f in p c d; do
     is "-F$f: masking rules and masked views come back with the schema" \
        "$(q $dst "SELECT count(*) FROM privacy.masking_rules")/$(q $dst "SELECT count(*) FROM pg_views WHERE schemaname = 'privacy_masked'")" \
        "$(q $SRC "SELECT count(*) FROM privacy.masking_rules")/$(q $SRC "SELECT count(*) FROM pg_views WHERE schemaname = 'privacy_masked'")"
+    is "-F$f: the protected column without a rule holds its ciphertext" \
+       "$(q $dst "SELECT count(*) FROM clients WHERE privacy.is_ciphertext(tax_id)")" "3"
+    like "-F$f: which the copy cannot decrypt (its key ring is its own)" \
+       "$(q $dst "SELECT tax_id FROM clients_decrypted WHERE id = 1")" "ERROR"
     is "-F$f: the restored key ring is the new database's own (no billing key)" \
        "$(q $dst "SELECT count(*) FROM privacy.keys WHERE name = 'billing'")" "0"
 done
