@@ -1182,9 +1182,9 @@ view_reads_personal(Oid relid, int depth)
 
 /*
  * Does relid hold personal data a masked role must not read: anything in
- * schema privacy but its sequences, a table with masking rules or in the inheritance tree of
- * one, a view reading such a relation, the planner statistics views?  The
- * masked schema never does.
+ * schema privacy but its sequences, a table with masking rules or in the
+ * inheritance tree of one, a view reading such a relation, the planner
+ * statistics views?  The masked schema never does.
  */
 static bool
 relation_is_personal(Oid relid, int depth)
