@@ -151,7 +151,8 @@ COMMENT ON FUNCTION privacy._hold_reach(oid) IS
 -- or that references tbl (the tables identifying the subject stay with it).
 -- A hold on a subject and a table outside the subject graph holds that table.
 -- SECURITY DEFINER: it only reads privacy.legal_holds and the catalogs; the
--- subject's rows are found by privacy._subject_hold_condition, as the owner.
+-- purge finds the subject's rows (privacy._subject_row_keys) and builds their
+-- condition (privacy._subject_hold_condition) itself.
 CREATE OR REPLACE FUNCTION privacy._holds_on(tbl regclass)
 RETURNS TABLE (hold_id int, reason text, subject text, cond text)
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
@@ -183,12 +184,14 @@ COMMENT ON FUNCTION privacy._holds_on(regclass) IS
   'Active legal holds covering rows of a table: whole-table and predicate holds with their condition, subject holds with their subject';
 
 -- SQL condition over tbl's columns matching a subject's rows of tbl, from the
--- rows the graph walk of export and erasure finds (privacy._subject_row_keys):
+-- rows the graph walk of export and erasure found (privacy._subject_row_keys,
+-- run by the purge as the extension owner, each lookup as its table's owner),
+-- given as rows, {relid: [row identity, ...]}:
 -- on a registered table its subject column; on a table reached through
 -- foreign keys, the foreign-key values of the subject's rows in the tables it
 -- references.  Values, not row addresses: rows updated or added meanwhile are
 -- matched too.  Runs with the caller's rights (the purge: the table's owner).
-CREATE OR REPLACE FUNCTION privacy._subject_hold_condition(tbl regclass, subject text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._subject_hold_condition(tbl regclass, subject text, rows jsonb) RETURNS text
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -196,16 +199,12 @@ DECLARE
     col   name;
     tbls  oid[];
     e     record;
-    rows  jsonb;
     keys  text[];
     vals  jsonb[];
     ids   text[];
     types text[];
     conds text[] := '{}';
 BEGIN
-    SELECT pg_catalog.jsonb_object_agg(r.relid::pg_catalog.text, r.ks) INTO rows
-      FROM (SELECT k.relid, pg_catalog.jsonb_agg(k.row_key) AS ks
-              FROM privacy._subject_row_keys(subject) k GROUP BY k.relid) r;
     SELECT s.subject_column INTO col FROM privacy.subject_tables s
      WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL;
     IF FOUND THEN
@@ -259,8 +258,8 @@ BEGIN
     RETURN '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(conds, ' OR ') OPERATOR(pg_catalog.||) ')';
 END
 $$;
-COMMENT ON FUNCTION privacy._subject_hold_condition(regclass, text) IS
-  'SQL condition matching a subject''s rows of a table, found by the subject graph walk (registered tables and foreign keys)';
+COMMENT ON FUNCTION privacy._subject_hold_condition(regclass, text, jsonb) IS
+  'SQL condition matching a subject''s rows of a table, from the rows the subject graph walk found';
 
 -- SQL condition true for the rows of tbl (written as outer_ref) that rows of
 -- other tables still reference through a foreign key: the purge keeps them
@@ -472,28 +471,10 @@ COMMENT ON FUNCTION privacy.drop_retention(regclass) IS
 
 -- SET clause applying a table's masking rules (privacy.masking_rules, kept by
 -- the masking module from the security labels) in place; an error when the
--- table has none.  SECURITY DEFINER: the rules table is the extension owner's,
--- and this only reads it (masking expressions are not secret).
+-- table has none.  C: only the table's owner or a role that may UPDATE it
+-- gets an answer; the rules are read as the extension owner.
 CREATE OR REPLACE FUNCTION privacy._masking_assignments(tbl regclass) RETURNS text
-LANGUAGE plpgsql STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    sets text;
-BEGIN
-    SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ' ORDER BY m.col)
-      INTO sets
-      FROM privacy.masking_rules m WHERE m.tbl OPERATOR(pg_catalog.=) $1;
-    IF sets IS NULL THEN
-        RAISE EXCEPTION 'table "%" has no masking rules', tbl
-            USING ERRCODE = 'undefined_object',
-                  DETAIL = 'Retention action ''anonymize'' applies the table''s masking rules in place.',
-                  HINT = 'Define masking rules for the table''s personal columns first (privacy.mask_column), or use action ''delete''.';
-    END IF;
-    RETURN sets;
-END
-$$;
+AS 'MODULE_PATHNAME', 'privacy_masking_assignments' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy._masking_assignments(regclass) IS
   'SET clause that applies a table''s masking rules in place, for the anonymize action';
 
@@ -629,3 +610,18 @@ COMMENT ON FUNCTION privacy._retention_on_sql_drop() IS
 DROP EVENT TRIGGER IF EXISTS privacy_retention_sql_drop;
 CREATE EVENT TRIGGER privacy_retention_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy._retention_on_sql_drop();
+
+-- Internal functions executable by PUBLIC (the default, kept on purpose), each for the reason given.
+-- PUBLIC: the trigger function set_retention_policy installs as the table's owner (CREATE TRIGGER needs EXECUTE).
+GRANT EXECUTE ON FUNCTION privacy._retention_trigger() TO PUBLIC;
+-- PUBLIC: set_retention_policy/drop_retention_policy run with the table owner's rights; the C
+-- functions check table ownership (or UPDATE, for _masking_assignments) themselves, the others
+-- are invoker-rights DDL or pure text.
+GRANT EXECUTE ON FUNCTION privacy._policy_write(regclass, interval, name, text, name),
+    privacy._policy_remove(regclass), privacy._policy_text(interval, name, text),
+    privacy._drop_retention_trigger(regclass), privacy._masking_assignments(regclass) TO PUBLIC;
+-- PUBLIC: the purge runs it as each table's owner (invoker rights: it reads, with the owner's own
+-- rights, the rows given to it, and returns SQL text); _retention_keep_expiry is called by
+-- _batch_update with the rewriting owner's rights and only keeps each row's existing expiry.
+GRANT EXECUTE ON FUNCTION privacy._subject_hold_condition(regclass, text, jsonb),
+    privacy._retention_keep_expiry(boolean) TO PUBLIC;
