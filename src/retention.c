@@ -52,6 +52,7 @@
 
 #include "audit.h"
 #include "retention.h"
+#include "subject.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_retention_trigger);
@@ -634,11 +635,11 @@ typedef struct HoldCond
 /*
  * The active holds covering rows of relid, with their conditions, allocated
  * in cxt.  Which holds apply is read as the extension owner
- * (privacy._holds_on), and so is the walk of export and erasure that finds a
- * held subject's rows (privacy._subject_row_keys, whose lookups run as each
- * table's owner); the condition matching them is built as the table's owner
- * (privacy._subject_hold_condition), in a security-restricted operation,
- * never with the caller's rights.
+ * (privacy._holds_on); a held subject's rows are found by the walk of export
+ * and erasure (privacy_subject_rows: each lookup as its table's owner, the
+ * caller needing SELECT on the tables); the condition matching them is built
+ * as the table's owner (privacy._subject_hold_condition), in a
+ * security-restricted operation, never with the caller's rights.
  */
 static List *
 read_holds(Oid relid, Oid owner, MemoryContext cxt)
@@ -682,21 +683,16 @@ read_holds(Oid relid, Oid owner, MemoryContext cxt)
 		HoldCond   *h = lfirst(lc);
 		char	   *subject = lfirst(lc2);
 		MemoryContext oldcxt;
-		char	   *rows;
+		Datum		rows;
+		bool		isnull;
 
 		if (subject == NULL)
 			continue;
 		vals[1] = CStringGetTextDatum(subject);
-		/* the walk, as the extension owner: each lookup runs as its table's owner */
-		privacy_owner_begin(&scope);
-		rc = SPI_execute_with_args("SELECT COALESCE(pg_catalog.jsonb_object_agg(r.relid::pg_catalog.text, r.ks), '{}')"
-								   "::pg_catalog.text FROM (SELECT k.relid, pg_catalog.jsonb_agg(k.row_key) AS ks "
-								   "FROM privacy._subject_row_keys($2) k GROUP BY k.relid) r",
-								   2, types, vals, NULL, false, 1);
-		privacy_spi_check(rc, SPI_OK_SELECT, "find the rows of a held subject");
-		rows = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		privacy_owner_end(&scope);
-		vals[2] = CStringGetTextDatum(rows);
+		/* the walk of export and erasure: each lookup runs as its table's owner */
+		rows = privacy_subject_rows(vals[1], &isnull);
+		vals[2] = isnull ? CStringGetTextDatum("{}") : DirectFunctionCall1(jsonb_out, rows);
+		vals[2] = CStringGetTextDatum(DatumGetCString(vals[2]));
 		/* the condition, as the table's owner */
 		table_scope_begin(owner, &s);
 		rc = SPI_execute_with_args("SELECT privacy._subject_hold_condition($1::pg_catalog.regclass, $2, $3::pg_catalog.jsonb)",

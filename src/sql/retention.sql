@@ -151,7 +151,7 @@ COMMENT ON FUNCTION privacy._hold_reach(oid) IS
 -- or that references tbl (the tables identifying the subject stay with it).
 -- A hold on a subject and a table outside the subject graph holds that table.
 -- SECURITY DEFINER: it only reads privacy.legal_holds and the catalogs; the
--- purge finds the subject's rows (privacy._subject_row_keys) and builds their
+-- purge finds the subject's rows (the walk of export and erasure) and builds their
 -- condition (privacy._subject_hold_condition) itself.
 CREATE OR REPLACE FUNCTION privacy._holds_on(tbl regclass)
 RETURNS TABLE (hold_id int, reason text, subject text, cond text)
@@ -184,8 +184,8 @@ COMMENT ON FUNCTION privacy._holds_on(regclass) IS
   'Active legal holds covering rows of a table: whole-table and predicate holds with their condition, subject holds with their subject';
 
 -- SQL condition over tbl's columns matching a subject's rows of tbl, from the
--- rows the graph walk of export and erasure found (privacy._subject_row_keys,
--- run by the purge as the extension owner, each lookup as its table's owner),
+-- rows the graph walk of export and erasure found (privacy._subject_rows, run
+-- by the purge for the caller, each lookup as its table's owner),
 -- given as rows, {relid: [row identity, ...]}:
 -- on a registered table its subject column; on a table reached through
 -- foreign keys, the foreign-key values of the subject's rows in the tables it

@@ -825,21 +825,6 @@ COMMENT ON FUNCTION privacy._subject_rows(text) IS
   'Row identities of a subject''s rows per table: subject columns, then foreign keys to any depth';
 REVOKE ALL ON FUNCTION privacy._subject_rows(text) FROM PUBLIC;
 
--- The same walk as rows (relid, row identity), for legal holds: the purge and
--- the retention report find a held subject's rows in every table with it
--- (called as the extension owner; each lookup runs as its table's owner).
-CREATE OR REPLACE FUNCTION privacy._subject_row_keys(subject text) RETURNS TABLE (relid oid, row_key text)
-LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT e.key::pg_catalog.oid, k
-      FROM pg_catalog.jsonb_each(privacy._subject_rows($1)) e,
-           pg_catalog.jsonb_array_elements_text(e.value) k
-$$;
-COMMENT ON FUNCTION privacy._subject_row_keys(text) IS
-  'Row identities (relid, tableoid:ctid) of a subject''s rows, found by the walk of export and erasure';
-REVOKE ALL ON FUNCTION privacy._subject_row_keys(text) FROM PUBLIC;
-
 -- Bookkeeping for an export or erasure, read as the extension owner: consent
 -- history, requests, restriction, holds on the tables of the subject graph
 -- (privacy._subject_held(tbl, subject)), and
