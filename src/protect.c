@@ -17,6 +17,7 @@
  * "siv", then ":<max characters>" for varchar(n) columns), key name, context.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
@@ -54,11 +55,7 @@ PG_FUNCTION_INFO_V1(privacy_protected_value);
 static bool
 owns_relation(Oid relid, Oid roleid)
 {
-#if PG_VERSION_NUM >= 160000
 	return object_ownercheck(RelationRelationId, relid, roleid);
-#else
-	return pg_class_ownercheck(relid, roleid);
-#endif
 }
 
 /* Refuse callers that do not own the table. */

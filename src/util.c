@@ -2,6 +2,7 @@
  * util.c — owner scope for catalog bookkeeping, base64, small text helpers.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -96,11 +97,7 @@ privacy_require_table_owner(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-#if PG_VERSION_NUM >= 160000
 	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-	if (!pg_class_ownercheck(relid, GetUserId()))
-#endif
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", name)));

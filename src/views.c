@@ -20,6 +20,7 @@
  * holds personal data, whatever was granted to PUBLIC or to its groups.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <ctype.h>
 
@@ -256,11 +257,7 @@ function_is_trusted(Oid funcid)
 static bool
 public_may_execute(Oid funcid)
 {
-#if PG_VERSION_NUM >= 160000
 	return object_aclcheck(ProcedureRelationId, funcid, ACL_ID_PUBLIC, ACL_EXECUTE) == ACLCHECK_OK;
-#else
-	return pg_proc_aclcheck(funcid, ACL_ID_PUBLIC, ACL_EXECUTE) == ACLCHECK_OK;
-#endif
 }
 
 /*
@@ -457,11 +454,7 @@ rule_error_context(void *arg)
 static RawStmt *
 parse_single_expression(const char *sql, bool value_only)
 {
-	List	   *stmts = raw_parser(sql
-#if PG_VERSION_NUM >= 140000
-								   ,RAW_PARSE_DEFAULT
-#endif
-		);
+	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
 	RawStmt    *raw;
 	SelectStmt *sel;
 	ResTarget  *target;
@@ -546,11 +539,7 @@ column_rule(Oid relid, AttrNumber attnum, const char *label)
 	}
 	sel->fromClause = list_make1(makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid), -1));
-#if PG_VERSION_NUM >= 150000
 	query = parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
-#else
-	query = parse_analyze(raw, sql, NULL, 0, NULL);
-#endif
 	if (query->hasAggs || query->hasWindowFuncs || query->hasSubLinks || query->hasTargetSRFs)
 		refuse_expression("aggregates, subqueries and set-returning functions");
 	node = (Node *) linitial_node(TargetEntry, query->targetList)->expr;
@@ -960,48 +949,27 @@ check_relation(Oid relid, Oid check_as, bool ereport_on_violation)
 }
 
 /* ExecutorCheckPerms hook: chain, then refuse personal relations to masked roles. */
-#if PG_VERSION_NUM >= 160000
 static bool
-views_check_perms(List *rangeTable, List *rtePermInfos, bool ereport_on_violation)
+views_check_perms(PRIVACY_CHECK_PERMS_PARAMS)
 {
 	ListCell   *lc;
 
-	if (prev_check_perms && !prev_check_perms(rangeTable, rtePermInfos, ereport_on_violation))
+	if (prev_check_perms && !prev_check_perms(PRIVACY_CHECK_PERMS_ARGS))
 		return false;
 	load_masked_roles();
 	if (n_masked_roles == 0)
 		return true;
-	foreach(lc, rtePermInfos)
+	foreach(lc, PRIVACY_CHECK_PERMS_LIST)
 	{
-		RTEPermissionInfo *p = lfirst_node(RTEPermissionInfo, lc);
+		Oid			relid;
+		Oid			check_as;
 
-		if (p->requiredPerms != 0 && !check_relation(p->relid, p->checkAsUser, ereport_on_violation))
+		if (privacy_perm_relation(lfirst(lc), &relid, &check_as) &&
+			!check_relation(relid, check_as, ereport_on_violation))
 			return false;
 	}
 	return true;
 }
-#else
-static bool
-views_check_perms(List *rangeTable, bool ereport_on_violation)
-{
-	ListCell   *lc;
-
-	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
-		return false;
-	load_masked_roles();
-	if (n_masked_roles == 0)
-		return true;
-	foreach(lc, rangeTable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-		if (rte->rtekind == RTE_RELATION && rte->requiredPerms != 0 &&
-			!check_relation(rte->relid, rte->checkAsUser, ereport_on_violation))
-			return false;
-	}
-	return true;
-}
-#endif
 
 /* ----------------------------------------------------------------------
  * DDL around masked views
@@ -1157,11 +1125,7 @@ label_with_column_renamed(const char *label, const char *oldname, const char *ne
 	if (parse_column_label(label, &expr) == RULE_NOT_MASKED)
 		return NULL;
 	sql = psprintf("SELECT %s", expr);
-	stmts = raw_parser(sql
-#if PG_VERSION_NUM >= 140000
-					   ,RAW_PARSE_DEFAULT
-#endif
-		);
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
 	(void) column_refs_walker((Node *) ((SelectStmt *) linitial_node(RawStmt, stmts)->stmt)->targetList,
 							  &refs);
 	if (refs.locations == NIL)
@@ -1272,9 +1236,7 @@ recreates_masked_view(ViewStmt *stmt)
 /* ProcessUtility hook: make room for DDL that masked views would block. */
 static void
 views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
 					 bool readOnlyTree,
-#endif
 					 ProcessUtilityContext context, ParamListInfo params,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
@@ -1294,15 +1256,11 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (prev_utility)
 		prev_utility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
 					 readOnlyTree,
-#endif
 					 context, params, queryEnv, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
 								readOnlyTree,
-#endif
 								context, params, queryEnv, dest, qc);
 }
 
