@@ -39,6 +39,11 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) privacy.control
 	  printf '%s\n' '\echo Use "CREATE EXTENSION privacy" to load this file. \quit'; \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
+# The number of pg_regress tests (scripts/test.sh checks that each gave a result).
+.PHONY: regress-count
+regress-count:
+	@echo $(words $(REGRESS))
+
 .PHONY: test demo bench
 test:
 	bash scripts/test.sh
