@@ -1,7 +1,7 @@
 -- Audit log: append-only record of key changes, re-encryptions, exports, erasures,
 -- purges, detokenizations and decryptions.  Written by the extension's C code as
 -- the extension owner; readable by no ordinary role unless a DBA grants it.
-CREATE TABLE privacy.audit_log (
+CREATE TABLE IF NOT EXISTS privacy.audit_log (
     id           bigserial PRIMARY KEY,
     at           timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     session_role name NOT NULL,
@@ -12,15 +12,15 @@ CREATE TABLE privacy.audit_log (
     details      jsonb,
     xact_id      xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()
 );
-CREATE INDEX audit_log_at_idx ON privacy.audit_log (at);
-CREATE INDEX audit_log_subject_idx ON privacy.audit_log (subject) WHERE subject IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_log_at_idx ON privacy.audit_log (at);
+CREATE INDEX IF NOT EXISTS audit_log_subject_idx ON privacy.audit_log (subject) WHERE subject IS NOT NULL;
 REVOKE ALL ON privacy.audit_log FROM PUBLIC;
 COMMENT ON TABLE privacy.audit_log IS
   'Append-only audit trail of key changes, re-encryptions, exports, erasures, purges and detokenizations';
 
 -- Append-only ledgers (this audit log, the consent ledger): refuse UPDATE,
 -- DELETE and TRUNCATE, even for the owner.  TG_ARGV[0] says what to do instead.
-CREATE FUNCTION privacy._append_only() RETURNS trigger
+CREATE OR REPLACE FUNCTION privacy._append_only() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -34,10 +34,10 @@ END
 $$;
 COMMENT ON FUNCTION privacy._append_only() IS 'Refuses UPDATE, DELETE and TRUNCATE of an append-only ledger';
 REVOKE ALL ON FUNCTION privacy._append_only() FROM PUBLIC;
-CREATE TRIGGER audit_log_append_only
+CREATE OR REPLACE TRIGGER audit_log_append_only
     BEFORE UPDATE OR DELETE ON privacy.audit_log
     FOR EACH ROW EXECUTE FUNCTION privacy._append_only();
-CREATE TRIGGER audit_log_no_truncate
+CREATE OR REPLACE TRIGGER audit_log_no_truncate
     BEFORE TRUNCATE ON privacy.audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION privacy._append_only();
 

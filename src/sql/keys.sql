@@ -2,7 +2,7 @@
 -- under the master key (AES-256-GCM; key id, version, purpose and master-key id
 -- bound as associated data).  Only the extension owner reads or writes it; the
 -- C functions below do so on the caller's behalf.
-CREATE TABLE privacy.keys (
+CREATE TABLE IF NOT EXISTS privacy.keys (
     key_id        int NOT NULL,
     version       int NOT NULL CHECK (version > 0),
     name          text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 63),
@@ -20,15 +20,15 @@ CREATE TABLE privacy.keys (
     UNIQUE (name, version),
     CHECK ((status = 'destroyed') = (wrapped IS NULL))
 );
-CREATE UNIQUE INDEX keys_one_active_idx ON privacy.keys (key_id) WHERE status = 'active';
-CREATE SEQUENCE privacy.keys_key_id_seq AS int OWNED BY privacy.keys.key_id;
+CREATE UNIQUE INDEX IF NOT EXISTS keys_one_active_idx ON privacy.keys (key_id) WHERE status = 'active';
+CREATE SEQUENCE IF NOT EXISTS privacy.keys_key_id_seq AS int OWNED BY privacy.keys.key_id;
 REVOKE ALL ON privacy.keys FROM PUBLIC;
 REVOKE ALL ON SEQUENCE privacy.keys_key_id_seq FROM PUBLIC;
 COMMENT ON TABLE privacy.keys IS
   'Data keys, wrapped under the master key; readable by no ordinary role';
 
 -- Key metadata without key material, for DBAs (grant it as needed).
-CREATE VIEW privacy.key_ring AS
+CREATE OR REPLACE VIEW privacy.key_ring AS
 SELECT key_id, name, purpose, version, status, created_at, created_by,
        retired_at, destroyed_at, pg_catalog.encode(master_key_id, 'hex') AS master_key_id
 FROM privacy.keys;
@@ -36,17 +36,17 @@ REVOKE ALL ON privacy.key_ring FROM PUBLIC;
 COMMENT ON VIEW privacy.key_ring IS 'Key versions and their status, without key material';
 
 -- Any change to the key ring makes every backend drop its key cache.
-CREATE FUNCTION privacy._keys_changed() RETURNS trigger
+CREATE OR REPLACE FUNCTION privacy._keys_changed() RETURNS trigger
 AS 'MODULE_PATHNAME', 'privacy_keys_changed' LANGUAGE C;
 REVOKE ALL ON FUNCTION privacy._keys_changed() FROM PUBLIC;
-CREATE TRIGGER keys_changed
+CREATE OR REPLACE TRIGGER keys_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.keys
     FOR EACH STATEMENT EXECUTE FUNCTION privacy._keys_changed();
 
 -- Restore support: pg_dump dumps the key ring as extension configuration, and a
 -- restore runs CREATE EXTENSION first, which makes fresh default keys with the
 -- same (key_id, version).  A restored row replaces such an untouched default.
-CREATE FUNCTION privacy._keys_restore() RETURNS trigger
+CREATE OR REPLACE FUNCTION privacy._keys_restore() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -61,7 +61,7 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._keys_restore() FROM PUBLIC;
-CREATE TRIGGER keys_restore
+CREATE OR REPLACE TRIGGER keys_restore
     BEFORE INSERT ON privacy.keys
     FOR EACH ROW WHEN (NEW.origin = 'extension')
     EXECUTE FUNCTION privacy._keys_restore();
@@ -69,31 +69,31 @@ CREATE TRIGGER keys_restore
 SELECT pg_catalog.pg_extension_config_dump('privacy.keys', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.keys_key_id_seq', '');
 
-CREATE FUNCTION privacy.create_key(name text, purpose text DEFAULT 'encrypt')
+CREATE OR REPLACE FUNCTION privacy.create_key(name text, purpose text DEFAULT 'encrypt')
 RETURNS int
 AS 'MODULE_PATHNAME', 'privacy_create_key' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION privacy.create_key(text, text) IS
   'Creates a random data key (purpose encrypt, deterministic, pseudonymize or tokenize), wrapped under the master key; returns its id';
 
-CREATE FUNCTION privacy.rotate_key(name text)
+CREATE OR REPLACE FUNCTION privacy.rotate_key(name text)
 RETURNS int
 AS 'MODULE_PATHNAME', 'privacy_rotate_key' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION privacy.rotate_key(text) IS
   'Adds a new active version of a key; older versions still decrypt; returns the new version';
 
-CREATE FUNCTION privacy.destroy_key(name text)
+CREATE OR REPLACE FUNCTION privacy.destroy_key(name text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'privacy_destroy_key' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION privacy.destroy_key(text) IS
   'Erases every version of a key: what it encrypted can never be decrypted again (crypto-shredding)';
 
-CREATE FUNCTION privacy.rewrap_keys()
+CREATE OR REPLACE FUNCTION privacy.rewrap_keys()
 RETURNS int
 AS 'MODULE_PATHNAME', 'privacy_rewrap_keys' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION privacy.rewrap_keys() IS
   'Rewraps every data key under the master key of privacy.new_master_key_command/_file; data is not re-encrypted';
 
-CREATE FUNCTION privacy.master_key_id()
+CREATE OR REPLACE FUNCTION privacy.master_key_id()
 RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_master_key_id' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION privacy.master_key_id() IS
@@ -104,8 +104,15 @@ REVOKE ALL ON FUNCTION privacy.create_key(text, text), privacy.rotate_key(text),
 
 -- The keys the functions use by default.  Their creation is not audited (the
 -- audit log is restored from dumps as is); origin 'extension' marks them.
-SELECT privacy.create_key('default', 'encrypt');
-SELECT privacy.create_key('deterministic', 'deterministic');
-SELECT privacy.create_key('pseudonym', 'pseudonymize');
-SELECT privacy.create_key('token', 'tokenize');
-UPDATE privacy.keys SET origin = 'extension';
+-- Made once, at the first install (an upgrade keeps the existing ring).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy.keys) THEN
+        PERFORM privacy.create_key('default', 'encrypt');
+        PERFORM privacy.create_key('deterministic', 'deterministic');
+        PERFORM privacy.create_key('pseudonym', 'pseudonymize');
+        PERFORM privacy.create_key('token', 'tokenize');
+        UPDATE privacy.keys SET origin = 'extension';
+    END IF;
+END
+$$;

@@ -1,7 +1,7 @@
 -- Transparent column encryption.  The registry is extension configuration
 -- (dumped by pg_dump); each protected column has a stable random context, so
 -- renaming the table or restoring a dump does not break decryption.
-CREATE TABLE privacy.protected_columns (
+CREATE TABLE IF NOT EXISTS privacy.protected_columns (
     tbl           regclass NOT NULL,
     col           name NOT NULL,
     key_name      text NOT NULL,
@@ -20,7 +20,7 @@ COMMENT ON TABLE privacy.protected_columns IS
   'Columns under transparent encryption: key, mode, original type, stable context, _decrypted view';
 SELECT pg_catalog.pg_extension_config_dump('privacy.protected_columns', '');
 
-CREATE FUNCTION privacy._protect_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION privacy._protect_trigger() RETURNS trigger
 AS 'MODULE_PATHNAME', 'privacy_protect_trigger' LANGUAGE C;
 COMMENT ON FUNCTION privacy._protect_trigger() IS
   'Row trigger of protected tables: encrypts plaintext written to protected columns';
@@ -28,9 +28,9 @@ COMMENT ON FUNCTION privacy._protect_trigger() IS
 -- Plaintext of a protected column, for its _decrypted view.  Executable by
 -- PUBLIC but it checks, once per query, that the caller owns the table or may
 -- SELECT from the table's _decrypted view (42501 otherwise).
-CREATE FUNCTION privacy._decrypt_column(value text, context text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._decrypt_column(value text, context text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
-CREATE FUNCTION privacy._decrypt_column(value bytea, context text) RETURNS bytea
+CREATE OR REPLACE FUNCTION privacy._decrypt_column(value bytea, context text) RETURNS bytea
 AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy._decrypt_column(text, text) IS
   'Decrypts a protected column value for a role allowed to read the table''s _decrypted view';
@@ -38,13 +38,13 @@ COMMENT ON FUNCTION privacy._decrypt_column(bytea, text) IS
   'Decrypts a protected column value for a role allowed to read the table''s _decrypted view';
 
 -- Re-encryption helpers: they return ciphertexts only.
-CREATE FUNCTION privacy._reencrypt_value(value text, context text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._reencrypt_value(value text, context text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_reencrypt_value' LANGUAGE C VOLATILE;
-CREATE FUNCTION privacy._reencrypt_value(value bytea, context text) RETURNS bytea
+CREATE OR REPLACE FUNCTION privacy._reencrypt_value(value bytea, context text) RETURNS bytea
 AS 'MODULE_PATHNAME', 'privacy_reencrypt_value' LANGUAGE C VOLATILE;
-CREATE FUNCTION privacy._needs_reencrypt(value text) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy._needs_reencrypt(value text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_needs_reencrypt' LANGUAGE C STRICT STABLE;
-CREATE FUNCTION privacy._needs_reencrypt(value bytea) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy._needs_reencrypt(value bytea) RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_needs_reencrypt' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION privacy._reencrypt_value(text, text) IS 'A stored ciphertext re-encrypted under the active key version';
 COMMENT ON FUNCTION privacy._reencrypt_value(bytea, text) IS 'A ciphertext re-encrypted under the active key version';
@@ -54,18 +54,18 @@ COMMENT ON FUNCTION privacy._needs_reencrypt(bytea) IS 'Whether a ciphertext use
 -- Registry writes: C, table owner only, written as the extension owner.  The
 -- column's type and its random context come from the C code, never from the
 -- caller.
-CREATE FUNCTION privacy._registry_write(tbl regclass, col name, key_name text, deterministic boolean)
+CREATE OR REPLACE FUNCTION privacy._registry_write(tbl regclass, col name, key_name text, deterministic boolean)
 RETURNS text AS 'MODULE_PATHNAME', 'privacy_registry_write' LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION privacy._registry_remove(tbl regclass, col name)
+CREATE OR REPLACE FUNCTION privacy._registry_remove(tbl regclass, col name)
 RETURNS void AS 'MODULE_PATHNAME', 'privacy_registry_remove' LANGUAGE C STRICT;
-CREATE FUNCTION privacy._registry_set_view(tbl regclass, view regclass)
+CREATE OR REPLACE FUNCTION privacy._registry_set_view(tbl regclass, view regclass)
 RETURNS void AS 'MODULE_PATHNAME', 'privacy_registry_set_view' LANGUAGE C;
 COMMENT ON FUNCTION privacy._registry_write(regclass, name, text, boolean) IS
   'Records a protected column (table owner only); returns its new random context';
 
-CREATE FUNCTION privacy._protect_value(value text, context text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._protect_value(value text, context text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_protect_value' LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION privacy._protect_value(value bytea, context text) RETURNS bytea
+CREATE OR REPLACE FUNCTION privacy._protect_value(value bytea, context text) RETURNS bytea
 AS 'MODULE_PATHNAME', 'privacy_protect_value' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION privacy._protect_value(text, text) IS
   'A value encrypted for the protected column with this context, in stored form (table owner only)';
@@ -76,7 +76,7 @@ COMMENT ON FUNCTION privacy._registry_set_view(regclass, regclass) IS 'Records a
 
 -- UPDATE tbl SET <set_clause> for the rows matching <where_clause>, batch rows
 -- per statement, in one pass over the table.  Runs with the caller's rights.
-CREATE FUNCTION privacy._batch_update(tbl regclass, set_clause text, where_clause text, batch int)
+CREATE OR REPLACE FUNCTION privacy._batch_update(tbl regclass, set_clause text, where_clause text, batch int)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -118,7 +118,7 @@ COMMENT ON FUNCTION privacy._batch_update(regclass, text, text, int) IS
   'Batched UPDATE used by protect_column, unprotect_column and reencrypt';
 
 -- Drop a table's _decrypted view if it exists, returning its privileges.
-CREATE FUNCTION privacy._drop_decrypted_view(tbl regclass) RETURNS aclitem[]
+CREATE OR REPLACE FUNCTION privacy._drop_decrypted_view(tbl regclass) RETURNS aclitem[]
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -139,7 +139,7 @@ END
 $$;
 
 -- Drop a table's protection trigger if it has one.
-CREATE FUNCTION privacy._drop_protect_trigger(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._drop_protect_trigger(tbl regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -154,7 +154,7 @@ $$;
 
 -- Recreate a table's protection trigger and _decrypted view from the registry,
 -- giving the view the privileges in acl.
-CREATE FUNCTION privacy._rebuild_protection(tbl regclass, acl aclitem[] DEFAULT NULL) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._rebuild_protection(tbl regclass, acl aclitem[] DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -209,7 +209,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION privacy.protect_column(tbl regclass, col name, key_name text DEFAULT 'default',
+CREATE OR REPLACE FUNCTION privacy.protect_column(tbl regclass, col name, key_name text DEFAULT 'default',
                                        deterministic boolean DEFAULT false, batch int DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -279,7 +279,7 @@ $$;
 COMMENT ON FUNCTION privacy.protect_column(regclass, name, text, boolean, int) IS
   'Encrypts a text, varchar or bytea column in place and keeps new writes encrypted; plaintext through <table>_decrypted';
 
-CREATE FUNCTION privacy.unprotect_column(tbl regclass, col name, batch int DEFAULT 10000)
+CREATE OR REPLACE FUNCTION privacy.unprotect_column(tbl regclass, col name, batch int DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -310,7 +310,7 @@ $$;
 COMMENT ON FUNCTION privacy.unprotect_column(regclass, name, int) IS
   'Decrypts a protected column back to plaintext and removes its protection';
 
-CREATE FUNCTION privacy.reencrypt(tbl regclass, col name, batch int DEFAULT 10000, context text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION privacy.reencrypt(tbl regclass, col name, batch int DEFAULT 10000, context text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'privacy_reencrypt' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.reencrypt(regclass, name, int, text) IS
@@ -322,7 +322,7 @@ REVOKE ALL ON FUNCTION privacy.reencrypt(regclass, name, int, text) FROM PUBLIC;
 -- renamed table's _decrypted view follows the new name.  These run as the
 -- extension owner, so they only ever touch rows of the objects the command
 -- itself dropped or altered, and build no SQL from registry text.
-CREATE FUNCTION privacy._on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -360,9 +360,10 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._on_sql_drop() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS privacy_sql_drop;
 CREATE EVENT TRIGGER privacy_sql_drop ON sql_drop EXECUTE FUNCTION privacy._on_sql_drop();
 
-CREATE FUNCTION privacy._on_ddl_end() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -393,11 +394,12 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._on_ddl_end() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS privacy_ddl_end;
 CREATE EVENT TRIGGER privacy_ddl_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION privacy._on_ddl_end();
 
 -- Give a table's _decrypted view the table's current name, if that is free.
-CREATE FUNCTION privacy._rename_decrypted_view(relid oid, view oid) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._rename_decrypted_view(relid oid, view oid) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -417,7 +419,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION privacy._rename_decrypted_view(oid, oid) FROM PUBLIC;
 
-CREATE FUNCTION privacy.protected_value(tbl regclass, col name, value text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy.protected_value(tbl regclass, col name, value text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_protected_value' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy.protected_value(regclass, name, text) IS
   'Stored form of a value in a deterministically protected text column, for indexed equality lookups';

@@ -2,7 +2,7 @@
 -- batched purge and its evidence (privacy.deletion_log).  The registries are
 -- extension configuration (dumped by pg_dump); they are written only through
 -- the owner-checked functions below.
-CREATE TABLE privacy.retention_policies (
+CREATE TABLE IF NOT EXISTS privacy.retention_policies (
     tbl           regclass PRIMARY KEY,
     keep          interval NOT NULL CHECK (keep OPERATOR(pg_catalog.>) '0'::pg_catalog.interval),
     since_column  name,
@@ -19,7 +19,7 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.retention_policies', '');
 
 -- A hold covers a whole table (predicate NULL) or the rows of a table matching
 -- a predicate; subject names the data subject it was placed for, if any.
-CREATE TABLE privacy.legal_holds (
+CREATE TABLE IF NOT EXISTS privacy.legal_holds (
     id          serial PRIMARY KEY,
     reason      text NOT NULL,
     tbl         regclass,           -- NULL: a hold on a subject in every table
@@ -32,15 +32,15 @@ CREATE TABLE privacy.legal_holds (
     released_by name,
     CHECK (tbl IS NOT NULL OR (subject IS NOT NULL AND predicate IS NULL))
 );
-CREATE INDEX legal_holds_tbl_idx ON privacy.legal_holds (tbl) WHERE released_at IS NULL;
-CREATE INDEX legal_holds_subject_idx ON privacy.legal_holds (subject) WHERE subject IS NOT NULL;
+CREATE INDEX IF NOT EXISTS legal_holds_tbl_idx ON privacy.legal_holds (tbl) WHERE released_at IS NULL;
+CREATE INDEX IF NOT EXISTS legal_holds_subject_idx ON privacy.legal_holds (subject) WHERE subject IS NOT NULL;
 REVOKE ALL ON privacy.legal_holds FROM PUBLIC;
 COMMENT ON TABLE privacy.legal_holds IS
   'Legal holds: held tables and rows are never purged or erased while the hold lasts';
 SELECT pg_catalog.pg_extension_config_dump('privacy.legal_holds', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.legal_holds_id_seq', '');
 
-CREATE VIEW privacy.active_holds AS
+CREATE OR REPLACE VIEW privacy.active_holds AS
 SELECT h.* FROM privacy.legal_holds h
  WHERE h.released_at IS NULL AND (h.until IS NULL OR h.until OPERATOR(pg_catalog.>) pg_catalog.now());
 REVOKE ALL ON privacy.active_holds FROM PUBLIC;
@@ -49,8 +49,8 @@ COMMENT ON VIEW privacy.active_holds IS 'Legal holds in force now';
 -- Evidence: one row per table and purge run (and, later, per erasure).  The
 -- row of a running purge is updated in the transaction of each batch, so the
 -- count always matches what was committed, even after a crash.
-CREATE SEQUENCE privacy.purge_run_seq;
-CREATE TABLE privacy.deletion_log (
+CREATE SEQUENCE IF NOT EXISTS privacy.purge_run_seq;
+CREATE TABLE IF NOT EXISTS privacy.deletion_log (
     id          bigserial PRIMARY KEY,
     run_id      bigint,
     at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
@@ -65,8 +65,8 @@ CREATE TABLE privacy.deletion_log (
     note        text,
     error       text
 );
-CREATE INDEX deletion_log_relid_idx ON privacy.deletion_log (relid, id);
-CREATE INDEX deletion_log_at_idx ON privacy.deletion_log (at);
+CREATE INDEX IF NOT EXISTS deletion_log_relid_idx ON privacy.deletion_log (relid, id);
+CREATE INDEX IF NOT EXISTS deletion_log_at_idx ON privacy.deletion_log (at);
 REVOKE ALL ON privacy.deletion_log FROM PUBLIC;
 COMMENT ON TABLE privacy.deletion_log IS
   'Evidence of deletion: per table and purge run, the policy, action, rows removed and role';
@@ -74,15 +74,15 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.deletion_log', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.deletion_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.purge_run_seq', '');
 
-CREATE FUNCTION privacy._retention_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION privacy._retention_trigger() RETURNS trigger
 AS 'MODULE_PATHNAME', 'privacy_retention_trigger' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._retention_trigger() IS
   'Row trigger of retained tables: stamps the expiry column on INSERT and UPDATE';
 
-CREATE FUNCTION privacy._policy_write(tbl regclass, keep interval, since_column name,
+CREATE OR REPLACE FUNCTION privacy._policy_write(tbl regclass, keep interval, since_column name,
                                       action text, expiry_column name)
 RETURNS void AS 'MODULE_PATHNAME', 'privacy_policy_write' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE FUNCTION privacy._policy_remove(tbl regclass)
+CREATE OR REPLACE FUNCTION privacy._policy_remove(tbl regclass)
 RETURNS boolean AS 'MODULE_PATHNAME', 'privacy_policy_remove' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._policy_write(regclass, interval, name, text, name) IS
   'Records a table''s retention policy (table owner only); audited';
@@ -90,7 +90,7 @@ COMMENT ON FUNCTION privacy._policy_remove(regclass) IS
   'Forgets a table''s retention policy (table owner only); audited';
 
 -- The text of a policy, as written to the deletion log and the report.
-CREATE FUNCTION privacy._policy_text(keep interval, since_column name, action text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._policy_text(keep interval, since_column name, action text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -105,7 +105,7 @@ COMMENT ON FUNCTION privacy._policy_text(interval, name, text) IS
 -- Condition matching the rows of tbl held for a subject by a subject-wide hold
 -- (one with no table): nothing here; the subject module, which knows each
 -- table's subject column, replaces this function.
-CREATE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT NULL::pg_catalog.text $$;
@@ -113,7 +113,7 @@ REVOKE ALL ON FUNCTION privacy._subject_holds_condition(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._subject_holds_condition(regclass) IS
   'SQL condition matching a table''s rows of subjects under a subject-wide legal hold, or NULL';
 
-CREATE FUNCTION privacy._held_condition(tbl regclass) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._held_condition(tbl regclass) RETURNS text
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -143,7 +143,7 @@ COMMENT ON FUNCTION privacy._held_condition(regclass) IS
 REVOKE ALL ON FUNCTION privacy._held_condition(regclass) FROM PUBLIC;
 
 -- Drop a table's retention trigger if it has one.
-CREATE FUNCTION privacy._drop_retention_trigger(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._drop_retention_trigger(tbl regclass) RETURNS void
 LANGUAGE plpgsql STRICT VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -157,7 +157,7 @@ END
 $$;
 COMMENT ON FUNCTION privacy._drop_retention_trigger(regclass) IS 'Drops a table''s retention trigger if it has one';
 
-CREATE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
+CREATE OR REPLACE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
                                       action text DEFAULT 'delete', expiry_column name DEFAULT 'expires_at')
 RETURNS int
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -267,7 +267,7 @@ $$;
 COMMENT ON FUNCTION privacy.set_retention(regclass, interval, name, text, name) IS
   'Sets a table''s retention policy: stamps the expiry column (created and indexed if missing) and re-stamps existing rows; returns the rows re-stamped';
 
-CREATE FUNCTION privacy.drop_retention(tbl regclass) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy.drop_retention(tbl regclass) RETURNS boolean
 LANGUAGE plpgsql STRICT VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -286,7 +286,7 @@ COMMENT ON FUNCTION privacy.drop_retention(regclass) IS
 -- the masking module from the security labels) in place; an error when the
 -- table has none.  SECURITY DEFINER: the rules table is the extension owner's,
 -- and this only reads it (masking expressions are not secret).
-CREATE FUNCTION privacy._masking_assignments(tbl regclass) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._masking_assignments(tbl regclass) RETURNS text
 LANGUAGE plpgsql STRICT STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -309,32 +309,32 @@ $$;
 COMMENT ON FUNCTION privacy._masking_assignments(regclass) IS
   'SET clause that applies a table''s masking rules in place, for the anonymize action';
 
-CREATE FUNCTION privacy.place_hold(reason text, tbl regclass DEFAULT NULL, subject text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION privacy.place_hold(reason text, tbl regclass DEFAULT NULL, subject text DEFAULT NULL,
                                    until timestamptz DEFAULT NULL, predicate text DEFAULT NULL)
 RETURNS int AS 'MODULE_PATHNAME', 'privacy_place_hold' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.place_hold(text, regclass, text, timestamptz, text) IS
   'Places a legal hold on a table, or on its rows matching a predicate (table owner only); audited';
 
-CREATE FUNCTION privacy.release_hold(hold_id int) RETURNS void
+CREATE OR REPLACE FUNCTION privacy.release_hold(hold_id int) RETURNS void
 AS 'MODULE_PATHNAME', 'privacy_release_hold' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.release_hold(int) IS
   'Releases a legal hold (owner of the held table only); audited';
 
-CREATE FUNCTION privacy.purge(batch_size int DEFAULT 10000, dry_run boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION privacy.purge(batch_size int DEFAULT 10000, dry_run boolean DEFAULT false)
 RETURNS TABLE(tbl regclass, action text, rows bigint)
 AS 'MODULE_PATHNAME', 'privacy_purge' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy.purge(int, boolean) IS
   'Purges expired rows of every retained table in short batches, in the caller''s transaction; logged to privacy.deletion_log';
 REVOKE ALL ON FUNCTION privacy.purge(int, boolean) FROM PUBLIC;
 
-CREATE PROCEDURE privacy.run_purge(batch_size int DEFAULT 10000)
+CREATE OR REPLACE PROCEDURE privacy.run_purge(batch_size int DEFAULT 10000)
 AS 'MODULE_PATHNAME', 'privacy_run_purge' LANGUAGE C;
 COMMENT ON PROCEDURE privacy.run_purge(int) IS
   'Purges expired rows of every retained table, committing each batch; logged to privacy.deletion_log';
 REVOKE ALL ON PROCEDURE privacy.run_purge(int) FROM PUBLIC;
 
 -- Latest purge per retained table.
-CREATE VIEW privacy.purge_status AS
+CREATE OR REPLACE VIEW privacy.purge_status AS
 SELECT p.tbl, privacy._policy_text(p.keep, p.since_column, p.action) AS policy,
        l.run_id AS last_run, l.at AS last_run_at, l.finished_at AS last_finished_at,
        COALESCE(l.rows, 0) AS last_rows, l.error AS last_error, l.note AS last_note,
@@ -350,7 +350,7 @@ REVOKE ALL ON privacy.purge_status FROM PUBLIC;
 COMMENT ON VIEW privacy.purge_status IS
   'Per retained table: the latest purge run, its rows and error, errors and rows purged so far';
 
-CREATE FUNCTION privacy._retention_counts(tbl regclass, expiry_column name,
+CREATE OR REPLACE FUNCTION privacy._retention_counts(tbl regclass, expiry_column name,
                                           OUT rows_total bigint, OUT rows_expired bigint,
                                           OUT rows_held bigint, OUT oldest_expired timestamptz)
 AS 'MODULE_PATHNAME', 'privacy_retention_counts' LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
@@ -358,7 +358,7 @@ COMMENT ON FUNCTION privacy._retention_counts(regclass, name) IS
   'Rows, expired rows, held rows and oldest expiry of a retained table, counted as its owner (hold predicates are the owner''s SQL)';
 REVOKE ALL ON FUNCTION privacy._retention_counts(regclass, name) FROM PUBLIC;
 
-CREATE FUNCTION privacy.retention_report()
+CREATE OR REPLACE FUNCTION privacy.retention_report()
 RETURNS TABLE(tbl regclass, policy text, expiry_column name, rows_total bigint, rows_expired bigint,
               rows_held bigint, oldest_expired timestamptz, last_purge timestamptz)
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
@@ -386,7 +386,7 @@ COMMENT ON FUNCTION privacy.retention_report() IS
 REVOKE ALL ON FUNCTION privacy.retention_report() FROM PUBLIC;
 
 -- Dropped tables leave the policy registry; their holds are released.
-CREATE FUNCTION privacy._retention_on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._retention_on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -407,5 +407,6 @@ $$;
 REVOKE ALL ON FUNCTION privacy._retention_on_sql_drop() FROM PUBLIC;
 COMMENT ON FUNCTION privacy._retention_on_sql_drop() IS
   'Event trigger: forgets the retention policy of dropped tables and releases their holds';
+DROP EVENT TRIGGER IF EXISTS privacy_retention_sql_drop;
 CREATE EVENT TRIGGER privacy_retention_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy._retention_on_sql_drop();

@@ -13,7 +13,7 @@
 -- executable by PUBLIC but is_restricted() (masked views filter on it) and
 -- subject_key_name(); privacy.grant_subject_rights(role) grants the set.
 
-CREATE TABLE privacy.subject_tables (
+CREATE TABLE IF NOT EXISTS privacy.subject_tables (
     tbl               regclass PRIMARY KEY,
     subject_column    name,
     categories        text[],
@@ -32,7 +32,7 @@ COMMENT ON TABLE privacy.subject_tables IS
   'Tables holding personal data of data subjects: subject column (NULL: reached through foreign keys), categories, purpose, on-erasure rule';
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_tables', '');
 
-CREATE TABLE privacy.recipients (
+CREATE TABLE IF NOT EXISTS privacy.recipients (
     id            serial PRIMARY KEY,
     name          text NOT NULL,
     purpose       text,
@@ -41,7 +41,7 @@ CREATE TABLE privacy.recipients (
     tbl           regclass,
     registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-CREATE UNIQUE INDEX recipients_name_tbl_idx ON privacy.recipients (name, (COALESCE(tbl::oid, 0::oid)));
+CREATE UNIQUE INDEX IF NOT EXISTS recipients_name_tbl_idx ON privacy.recipients (name, (COALESCE(tbl::oid, 0::oid)));
 REVOKE ALL ON privacy.recipients FROM PUBLIC;
 GRANT SELECT ON privacy.recipients TO PUBLIC;
 COMMENT ON TABLE privacy.recipients IS
@@ -49,7 +49,7 @@ COMMENT ON TABLE privacy.recipients IS
 SELECT pg_catalog.pg_extension_config_dump('privacy.recipients', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.recipients_id_seq', '');
 
-CREATE TABLE privacy.requests (
+CREATE TABLE IF NOT EXISTS privacy.requests (
     id        serial PRIMARY KEY,
     subject   text NOT NULL,
     kind      text NOT NULL CHECK (kind IN ('access', 'erasure', 'rectification', 'restriction',
@@ -61,14 +61,14 @@ CREATE TABLE privacy.requests (
     closed_by name,
     outcome   text
 );
-CREATE INDEX requests_subject_idx ON privacy.requests (subject);
-CREATE INDEX requests_open_due_idx ON privacy.requests (due) WHERE closed_at IS NULL;
+CREATE INDEX IF NOT EXISTS requests_subject_idx ON privacy.requests (subject);
+CREATE INDEX IF NOT EXISTS requests_open_due_idx ON privacy.requests (due) WHERE closed_at IS NULL;
 REVOKE ALL ON privacy.requests FROM PUBLIC;
 COMMENT ON TABLE privacy.requests IS 'Data-subject requests, their deadline and outcome';
 SELECT pg_catalog.pg_extension_config_dump('privacy.requests', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.requests_id_seq', '');
 
-CREATE TABLE privacy.consents (
+CREATE TABLE IF NOT EXISTS privacy.consents (
     id          bigserial PRIMARY KEY,
     subject     text NOT NULL,
     purpose     text NOT NULL,
@@ -77,21 +77,21 @@ CREATE TABLE privacy.consents (
     recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     recorded_by name NOT NULL
 );
-CREATE INDEX consents_subject_purpose_idx ON privacy.consents (subject, purpose, id);
+CREATE INDEX IF NOT EXISTS consents_subject_purpose_idx ON privacy.consents (subject, purpose, id);
 REVOKE ALL ON privacy.consents FROM PUBLIC;
 COMMENT ON TABLE privacy.consents IS
   'Consent ledger, append-only: the latest record per subject and purpose is in force';
 SELECT pg_catalog.pg_extension_config_dump('privacy.consents', '');
 SELECT pg_catalog.pg_extension_config_dump('privacy.consents_id_seq', '');
 
-CREATE TRIGGER consents_append_only
+CREATE OR REPLACE TRIGGER consents_append_only
     BEFORE UPDATE OR DELETE ON privacy.consents
     FOR EACH ROW EXECUTE FUNCTION privacy._append_only('Record a new consent instead.');
-CREATE TRIGGER consents_no_truncate
+CREATE OR REPLACE TRIGGER consents_no_truncate
     BEFORE TRUNCATE ON privacy.consents
     FOR EACH STATEMENT EXECUTE FUNCTION privacy._append_only('Record a new consent instead.');
 
-CREATE TABLE privacy.restrictions (
+CREATE TABLE IF NOT EXISTS privacy.restrictions (
     subject       text PRIMARY KEY,
     reason        text,
     restricted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -107,7 +107,7 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.restrictions', '');
 -- (depth 0), then, level by level, every table with a foreign key to one
 -- already found (registered without a subject column, or not registered).
 -- Each table appears once, at its shallowest depth; cycles end the walk.
-CREATE FUNCTION privacy._subject_graph()
+CREATE OR REPLACE FUNCTION privacy._subject_graph()
 RETURNS TABLE (relid oid, subject_column name, depth int)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -144,7 +144,7 @@ COMMENT ON FUNCTION privacy._subject_graph() IS
   'Registered subject tables and the tables reaching them through foreign keys, with their depth';
 
 -- Foreign keys between tables of the subject graph: child columns, parent columns.
-CREATE FUNCTION privacy._subject_edges(tbls oid[])
+CREATE OR REPLACE FUNCTION privacy._subject_edges(tbls oid[])
 RETURNS TABLE (child oid, parent oid, child_cols name[], parent_cols name[])
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -167,7 +167,7 @@ COMMENT ON FUNCTION privacy._subject_edges(oid[]) IS
   'Foreign keys among the given tables, as column-name lists of child and parent';
 
 -- Whether some index of tbl starts with exactly these columns (in any order).
-CREATE FUNCTION privacy._has_leading_index(tbl oid, cols name[]) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy._has_leading_index(tbl oid, cols name[]) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -186,7 +186,7 @@ COMMENT ON FUNCTION privacy._has_leading_index(oid, name[]) IS
 
 -- WARNING with the CREATE INDEX to run for every subject column and followed
 -- foreign key without an index: export and erasure would scan those tables.
-CREATE FUNCTION privacy._subject_index_warnings() RETURNS int
+CREATE OR REPLACE FUNCTION privacy._subject_index_warnings() RETURNS int
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -217,7 +217,7 @@ $$;
 COMMENT ON FUNCTION privacy._subject_index_warnings() IS
   'Warns, with the CREATE INDEX to run, about subject columns and followed foreign keys without an index';
 
-CREATE FUNCTION privacy._register_subject_table(tbl regclass, subject_column name, categories text[],
+CREATE OR REPLACE FUNCTION privacy._register_subject_table(tbl regclass, subject_column name, categories text[],
                                                 purpose text, on_erasure text, source text,
                                                 provided boolean, retention text, tokenized_columns name[])
 RETURNS void
@@ -264,7 +264,7 @@ COMMENT ON FUNCTION privacy._register_subject_table(regclass, name, text[], text
   'Implementation of register_subject_table, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) FROM PUBLIC;
 
-CREATE FUNCTION privacy.register_subject_table(tbl regclass, subject_column name,
+CREATE OR REPLACE FUNCTION privacy.register_subject_table(tbl regclass, subject_column name,
                                                categories text[] DEFAULT NULL, purpose text DEFAULT NULL,
                                                on_erasure text DEFAULT 'delete', source text DEFAULT NULL,
                                                provided boolean DEFAULT false, retention text DEFAULT NULL,
@@ -274,7 +274,7 @@ AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) IS
   'Registers a table holding subjects'' data (table owner only); subject_column NULL: rows are found through foreign keys';
 
-CREATE FUNCTION privacy._unregister_subject_table(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._unregister_subject_table(tbl regclass) RETURNS void
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -284,12 +284,12 @@ COMMENT ON FUNCTION privacy._unregister_subject_table(regclass) IS
   'Implementation of unregister_subject_table, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._unregister_subject_table(regclass) FROM PUBLIC;
 
-CREATE FUNCTION privacy.unregister_subject_table(tbl regclass) RETURNS void
+CREATE OR REPLACE FUNCTION privacy.unregister_subject_table(tbl regclass) RETURNS void
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.unregister_subject_table(regclass) IS
   'Removes a table from the subject registry (table owner only)';
 
-CREATE FUNCTION privacy._register_recipient(name text, purpose text, country text, safeguard text, tbl regclass)
+CREATE OR REPLACE FUNCTION privacy._register_recipient(name text, purpose text, country text, safeguard text, tbl regclass)
 RETURNS int
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -312,7 +312,7 @@ COMMENT ON FUNCTION privacy._register_recipient(text, text, text, text, regclass
   'Implementation of register_recipient, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._register_recipient(text, text, text, text, regclass) FROM PUBLIC;
 
-CREATE FUNCTION privacy.register_recipient(name text, purpose text DEFAULT NULL, country text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION privacy.register_recipient(name text, purpose text DEFAULT NULL, country text DEFAULT NULL,
                                            safeguard text DEFAULT NULL, tbl regclass DEFAULT NULL)
 RETURNS int
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
@@ -323,7 +323,7 @@ REVOKE ALL ON FUNCTION privacy.register_recipient(text, text, text, text, regcla
 -- On-erasure rule of every table of the graph: registered tables their own;
 -- followed tables not registered inherit the strictest of their parents
 -- (retain over anonymize over delete).
-CREATE FUNCTION privacy._subject_rules()
+CREATE OR REPLACE FUNCTION privacy._subject_rules()
 RETURNS TABLE (relid oid, subject_column name, depth int, on_erasure text, registered boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -359,7 +359,7 @@ COMMENT ON FUNCTION privacy._subject_rules() IS
   'Every table of the subject graph with its on-erasure rule (followed tables inherit the strictest parent rule)';
 
 -- Retention policies of a table (privacy.retention_policies, if retention is installed).
-CREATE FUNCTION privacy._subject_retention(tbl oid) RETURNS TABLE (keep interval, action text)
+CREATE OR REPLACE FUNCTION privacy._subject_retention(tbl oid) RETURNS TABLE (keep interval, action text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -376,7 +376,7 @@ COMMENT ON FUNCTION privacy._subject_retention(oid) IS
 -- Masking rules of a table (privacy.masking_rules, if masking rules are installed).
 -- SECURITY DEFINER: the rules table is readable by no ordinary role, and an
 -- erasure (with the caller's rights) must apply them.
-CREATE FUNCTION privacy._subject_mask_rules(tbl oid) RETURNS TABLE (col name, expr text)
+CREATE OR REPLACE FUNCTION privacy._subject_mask_rules(tbl oid) RETURNS TABLE (col name, expr text)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -398,7 +398,7 @@ REVOKE ALL ON FUNCTION privacy._subject_mask_rules(oid) FROM PUBLIC;
 -- hold in force on the table (or on no table) for this subject, or for no
 -- subject (a whole-table hold, or one on rows matching a predicate, taken as
 -- covering the subject's rows too).  Called as the extension owner.
-CREATE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -420,7 +420,7 @@ COMMENT ON FUNCTION privacy._subject_held(regclass, text) IS
   'Reasons of the legal holds (privacy.legal_holds) covering a subject''s rows of a table, or NULL';
 REVOKE ALL ON FUNCTION privacy._subject_held(regclass, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy._subject_masked(tbl oid, col name) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy._subject_masked(tbl oid, col name) RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -429,7 +429,7 @@ $$;
 COMMENT ON FUNCTION privacy._subject_masked(oid, name) IS 'Whether a column has a masking rule';
 
 -- Record of processing: one row per column of every table holding subjects' data.
-CREATE VIEW privacy.data_map AS
+CREATE OR REPLACE VIEW privacy.data_map AS
 SELECT g.relid::pg_catalog.regclass AS tbl,
        a.attname AS col,
        g.subject_column IS NOT NULL AND a.attname OPERATOR(pg_catalog.=) g.subject_column AS subject_column,
@@ -454,7 +454,7 @@ COMMENT ON VIEW privacy.data_map IS
   'Record of processing: per column of every table holding subjects'' data, categories, purpose, retention, recipients, protection';
 
 -- Forget registry rows of dropped tables.
-CREATE FUNCTION privacy._subject_on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._subject_on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -474,11 +474,12 @@ END
 $$;
 COMMENT ON FUNCTION privacy._subject_on_sql_drop() IS 'Removes dropped tables from the subject registry';
 REVOKE ALL ON FUNCTION privacy._subject_on_sql_drop() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS privacy_subject_sql_drop;
 CREATE EVENT TRIGGER privacy_subject_sql_drop ON sql_drop EXECUTE FUNCTION privacy._subject_on_sql_drop();
 
 -- ---------------------------------------------------------------- requests
 
-CREATE FUNCTION privacy._open_request(subject text, kind text, received timestamptz) RETURNS int
+CREATE OR REPLACE FUNCTION privacy._open_request(subject text, kind text, received timestamptz) RETURNS int
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -512,14 +513,14 @@ COMMENT ON FUNCTION privacy._open_request(text, text, timestamptz) IS
   'Implementation of open_request, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._open_request(text, text, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION privacy.open_request(subject text, kind text, received timestamptz DEFAULT pg_catalog.now())
+CREATE OR REPLACE FUNCTION privacy.open_request(subject text, kind text, received timestamptz DEFAULT pg_catalog.now())
 RETURNS int
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.open_request(text, text, timestamptz) IS
   'Records a data-subject request (access, erasure, rectification, restriction, objection, portability) due after privacy.request_deadline; returns its id';
 REVOKE ALL ON FUNCTION privacy.open_request(text, text, timestamptz) FROM PUBLIC;
 
-CREATE FUNCTION privacy._close_request(id int, outcome text) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._close_request(id int, outcome text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -539,12 +540,12 @@ COMMENT ON FUNCTION privacy._close_request(int, text) IS
   'Implementation of close_request, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._close_request(int, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.close_request(id int, outcome text) RETURNS void
+CREATE OR REPLACE FUNCTION privacy.close_request(id int, outcome text) RETURNS void
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.close_request(int, text) IS 'Closes an open data-subject request with its outcome';
 REVOKE ALL ON FUNCTION privacy.close_request(int, text) FROM PUBLIC;
 
-CREATE VIEW privacy.open_requests AS
+CREATE OR REPLACE VIEW privacy.open_requests AS
 SELECT r.id, r.subject, r.kind, r.received, r.due,
        pg_catalog.ceil(pg_catalog.date_part('epoch', r.due OPERATOR(pg_catalog.-) pg_catalog.now())
                        OPERATOR(pg_catalog./) 86400)::int AS days_remaining,
@@ -554,7 +555,7 @@ SELECT r.id, r.subject, r.kind, r.received, r.due,
 REVOKE ALL ON privacy.open_requests FROM PUBLIC;
 COMMENT ON VIEW privacy.open_requests IS 'Open data-subject requests with the days left before their deadline (negative: overdue)';
 
-CREATE VIEW privacy.overdue_requests AS
+CREATE OR REPLACE VIEW privacy.overdue_requests AS
 SELECT r.id, r.subject, r.kind, r.received, r.due,
        pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) r.due)
                         OPERATOR(pg_catalog./) 86400)::int AS days_overdue,
@@ -566,7 +567,7 @@ COMMENT ON VIEW privacy.overdue_requests IS 'Open data-subject requests past the
 
 -- ---------------------------------------------------------------- consent
 
-CREATE FUNCTION privacy._record_consent(subject text, purpose text, granted boolean, source text) RETURNS bigint
+CREATE OR REPLACE FUNCTION privacy._record_consent(subject text, purpose text, granted boolean, source text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -585,14 +586,14 @@ COMMENT ON FUNCTION privacy._record_consent(text, text, boolean, text) IS
   'Implementation of record_consent, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._record_consent(text, text, boolean, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.record_consent(subject text, purpose text, granted boolean, source text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION privacy.record_consent(subject text, purpose text, granted boolean, source text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.record_consent(text, text, boolean, text) IS
   'Appends a consent (granted true) or withdrawal (false) for a subject and purpose to the ledger; returns its id';
 REVOKE ALL ON FUNCTION privacy.record_consent(text, text, boolean, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.has_consent(subject text, purpose text) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy.has_consent(subject text, purpose text) RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -605,7 +606,7 @@ COMMENT ON FUNCTION privacy.has_consent(text, text) IS
   'Whether the subject''s latest consent record for the purpose grants it; no record means no consent';
 REVOKE ALL ON FUNCTION privacy.has_consent(text, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.consent_history(subject text)
+CREATE OR REPLACE FUNCTION privacy.consent_history(subject text)
 RETURNS TABLE (id bigint, purpose text, granted boolean, source text, recorded_at timestamptz, recorded_by name)
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
@@ -619,7 +620,7 @@ REVOKE ALL ON FUNCTION privacy.consent_history(text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- restriction
 
-CREATE FUNCTION privacy._restrict(subject text, reason text) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy._restrict(subject text, reason text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -635,13 +636,13 @@ $$;
 COMMENT ON FUNCTION privacy._restrict(text, text) IS 'Implementation of restrict, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._restrict(text, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.restrict(subject text, reason text DEFAULT NULL) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy.restrict(subject text, reason text DEFAULT NULL) RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.restrict(text, text) IS
   'Restricts processing of a subject''s data (GDPR Art. 18): masked views leave the subject out; false if already restricted';
 REVOKE ALL ON FUNCTION privacy.restrict(text, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy._unrestrict(subject text) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy._unrestrict(subject text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -653,13 +654,13 @@ $$;
 COMMENT ON FUNCTION privacy._unrestrict(text) IS 'Implementation of unrestrict, run as the extension owner';
 REVOKE ALL ON FUNCTION privacy._unrestrict(text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.unrestrict(subject text) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy.unrestrict(subject text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.unrestrict(text) IS 'Lifts the restriction of processing of a subject; false if none was in force';
 REVOKE ALL ON FUNCTION privacy.unrestrict(text) FROM PUBLIC;
 
 -- Executable by PUBLIC: masked views filter rows with it.
-CREATE FUNCTION privacy.is_restricted(subject text) RETURNS boolean
+CREATE OR REPLACE FUNCTION privacy.is_restricted(subject text) RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -670,12 +671,12 @@ COMMENT ON FUNCTION privacy.is_restricted(text) IS 'Whether processing of the su
 
 -- ---------------------------------------------------------------- per-subject keys
 
-CREATE FUNCTION privacy.subject_key_name(subject text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy.subject_key_name(subject text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_subject_key_name' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.subject_key_name(text) IS
   'Name of a subject''s own key: ''subject:'' and 32 hex digits of SHA-256 of the subject';
 
-CREATE FUNCTION privacy.encrypt_for_subject(subject text, data text, context text DEFAULT NULL) RETURNS bytea
+CREATE OR REPLACE FUNCTION privacy.encrypt_for_subject(subject text, data text, context text DEFAULT NULL) RETURNS bytea
 AS 'MODULE_PATHNAME', 'privacy_encrypt_for_subject' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.encrypt_for_subject(text, text, text) IS
   'Encrypts under the subject''s own key (created on first use); erase_subject destroys it, and with it every such ciphertext, backups included';
@@ -686,7 +687,7 @@ REVOKE ALL ON FUNCTION privacy.encrypt_for_subject(text, text, text) FROM PUBLIC
 -- A row's identity during one export or erasure: "tableoid:ctid" (unique in a
 -- partitioned table too).  _key_match is the predicate selecting the rows of
 -- alias t whose ctids are $1 and identities $2 (a TID scan, not a table scan).
-CREATE FUNCTION privacy._key_expr(alias text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._key_expr(alias text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -695,7 +696,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION privacy._key_expr(text) IS 'SQL expression of a row identity (tableoid:ctid) of a table alias';
 
-CREATE FUNCTION privacy._key_match(alias text, ctids int, keys int) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._key_match(alias text, ctids int, keys int) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -705,7 +706,7 @@ $$;
 COMMENT ON FUNCTION privacy._key_match(text, int, int) IS
   'SQL predicate: rows of a table alias whose ctids and identities are the given parameters';
 
-CREATE FUNCTION privacy._key_ctids(keys text[]) RETURNS tid[]
+CREATE OR REPLACE FUNCTION privacy._key_ctids(keys text[]) RETURNS tid[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -715,7 +716,7 @@ $$;
 COMMENT ON FUNCTION privacy._key_ctids(text[]) IS 'ctids of row identities';
 
 -- Keys of a jsonb map (relid -> row identities) as text[] ('{}' when absent).
-CREATE FUNCTION privacy._keys_of(sets jsonb, relid oid) RETURNS text[]
+CREATE OR REPLACE FUNCTION privacy._keys_of(sets jsonb, relid oid) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -729,7 +730,7 @@ COMMENT ON FUNCTION privacy._keys_of(jsonb, oid) IS 'Row identities recorded for
 -- rows already found, until nothing is added (so cycles end).  Runs with the
 -- caller's rights, so it tells nobody more than they may SELECT: executable by
 -- PUBLIC.  Returns {relid: [row identity, ...]}.
-CREATE FUNCTION privacy._subject_rows(subject text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._subject_rows(subject text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -801,7 +802,7 @@ COMMENT ON FUNCTION privacy._subject_rows(text) IS
 -- history, requests, restriction, holds on the tables of the subject graph
 -- (privacy._subject_held(tbl, subject)), and
 -- the request answered (given, or the latest open one of these kinds).
-CREATE FUNCTION privacy._subject_context(subject text, request_id int, kinds text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._subject_context(subject text, request_id int, kinds text[]) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -848,7 +849,7 @@ REVOKE ALL ON FUNCTION privacy._subject_context(text, int, text[]) FROM PUBLIC;
 -- the caller owns the table or may read the column of its _decrypted view,
 -- else {"encrypted": true, "ciphertext": ...}; tokenized columns detokenized
 -- when the caller may call privacy.detokenize, else {"tokenized": true, "token": ...}.
-CREATE FUNCTION privacy._export_columns(tbl oid, tokenized name[]) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._export_columns(tbl oid, tokenized name[]) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -877,7 +878,7 @@ COMMENT ON FUNCTION privacy._export_columns(oid, name[]) IS
   'Select list of an export: plaintext of protected and tokenized columns for a caller allowed to read it, marked values otherwise';
 
 -- Processing metadata of one table of the subject graph.
-CREATE FUNCTION privacy._subject_processing(relid oid, on_erasure text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._subject_processing(relid oid, on_erasure text) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -903,7 +904,7 @@ $$;
 COMMENT ON FUNCTION privacy._subject_processing(oid, text) IS
   'Processing record of a table for an export: categories, purpose, retention, on-erasure rule, source, recipients';
 
-CREATE FUNCTION privacy._export_subject(subject text, ctx jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._export_subject(subject text, ctx jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -958,7 +959,7 @@ COMMENT ON FUNCTION privacy._export_subject(text, jsonb) IS
   'Builds the export of a subject with the caller''s rights (called by export_subject)';
 REVOKE ALL ON FUNCTION privacy._export_subject(text, jsonb) FROM PUBLIC;
 
-CREATE FUNCTION privacy.export_subject(subject text, request_id int DEFAULT NULL) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy.export_subject(subject text, request_id int DEFAULT NULL) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_export_subject' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.export_subject(text, int) IS
   'Everything held about a subject (GDPR Art. 15 and 20): meta, data per table, processing, portability, consents, requests, holds; audited';
@@ -968,7 +969,7 @@ REVOKE ALL ON FUNCTION privacy.export_subject(text, int) FROM PUBLIC;
 -- needs DELETE or UPDATE on it; the statement runs as the table's owner in a
 -- security-restricted operation, so that the table's triggers and checks never
 -- run with the rights of the role that erases.
-CREATE FUNCTION privacy._erase_rows(tbl oid, action text, keys text[], why text DEFAULT NULL) RETURNS bigint
+CREATE OR REPLACE FUNCTION privacy._erase_rows(tbl oid, action text, keys text[], why text DEFAULT NULL) RETURNS bigint
 AS 'MODULE_PATHNAME', 'privacy_erase_rows' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy._erase_rows(oid, text, text[], text) IS
   'Deletes or anonymizes the given rows of a table as its owner (caller needs DELETE or UPDATE on it)';
@@ -978,7 +979,7 @@ COMMENT ON FUNCTION privacy._erase_rows(oid, text, text[], text) IS
 -- 'anonymize' tables stay; a row of a 'delete' table that a staying row
 -- references through a foreign key stays too, anonymized (to a fixed point).
 -- Then changes tables children first, so no foreign key breaks.
-CREATE FUNCTION privacy._erase_subject(subject text, reason text, ctx jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._erase_subject(subject text, reason text, ctx jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1127,7 +1128,7 @@ REVOKE ALL ON FUNCTION privacy._erase_subject(text, text, jsonb) FROM PUBLIC;
 -- (unless some of the subject's data is held) and write the deletion log
 -- (privacy.deletion_log of retention, when installed).  Returns the report
 -- completed with what was done.
-CREATE FUNCTION privacy._finish_erasure(subject text, report jsonb, caller text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._finish_erasure(subject text, report jsonb, caller text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1182,7 +1183,7 @@ COMMENT ON FUNCTION privacy._finish_erasure(text, jsonb, text) IS
   'Destroys the subject''s key unless data is held and writes privacy.deletion_log, as the extension owner';
 REVOKE ALL ON FUNCTION privacy._finish_erasure(text, jsonb, text) FROM PUBLIC;
 
-CREATE FUNCTION privacy.erase_subject(subject text, reason text, request_id int DEFAULT NULL) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy.erase_subject(subject text, reason text, request_id int DEFAULT NULL) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_erase_subject' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.erase_subject(text, text, int) IS
   'Right to erasure (GDPR Art. 17) across the registered tables in foreign-key order, per on_erasure; held data is kept and listed; destroys the subject''s key; audited';
@@ -1191,7 +1192,7 @@ REVOKE ALL ON FUNCTION privacy.erase_subject(text, text, int) FROM PUBLIC;
 -- ---------------------------------------------------------------- human-readable copy
 
 -- One JSON value as HTML text.
-CREATE FUNCTION privacy._html_value(v jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._html_value(v jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1203,7 +1204,7 @@ $$;
 COMMENT ON FUNCTION privacy._html_value(jsonb) IS 'A JSON value as escaped HTML text';
 
 -- An array of JSON objects as an HTML table (columns: keys of the first object).
-CREATE FUNCTION privacy._html_table(rows jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._html_table(rows jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1222,7 +1223,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION privacy._html_table(jsonb) IS 'An array of JSON objects as an HTML table';
 
-CREATE FUNCTION privacy._export_html(export jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._export_html(export jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1254,7 +1255,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION privacy._export_html(jsonb) IS 'An export of export_subject as a human-readable HTML page';
 
-CREATE FUNCTION privacy.export_subject_html(subject text, request_id int DEFAULT NULL) RETURNS text
+CREATE OR REPLACE FUNCTION privacy.export_subject_html(subject text, request_id int DEFAULT NULL) RETURNS text
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1269,7 +1270,7 @@ REVOKE ALL ON FUNCTION privacy.export_subject_html(text, int) FROM PUBLIC;
 -- Grants a role (a DPO) everything needed to answer requests, but not the
 -- data itself: give it SELECT (export), DELETE and UPDATE (erasure) on the
 -- registered tables, and the _decrypted views for plaintext, yourself.
-CREATE FUNCTION privacy.grant_subject_rights(role regrole) RETURNS void
+CREATE OR REPLACE FUNCTION privacy.grant_subject_rights(role regrole) RETURNS void
 LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1314,7 +1315,7 @@ $$;
 -- Registering, changing or unregistering a table with masking rules changes
 -- its masked view's filter (a row trigger: statements touching no row, such as
 -- the clean-up after DROP TABLE, must not rebuild views mid-command).
-CREATE FUNCTION privacy._subject_tables_changed() RETURNS trigger
+CREATE OR REPLACE FUNCTION privacy._subject_tables_changed() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1331,7 +1332,7 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._subject_tables_changed() FROM PUBLIC;
-CREATE TRIGGER subject_tables_changed
+CREATE OR REPLACE TRIGGER subject_tables_changed
     AFTER INSERT OR UPDATE OR DELETE ON privacy.subject_tables
     FOR EACH ROW EXECUTE FUNCTION privacy._subject_tables_changed();
 

@@ -4,7 +4,7 @@
 -- (tokens carry no key version); rotating or destroying a pseudonymize key
 -- changes pseudonyms, and indexes built on them must then be rebuilt.
 
-CREATE FUNCTION privacy.pseudonymize(value pg_catalog.text,
+CREATE OR REPLACE FUNCTION privacy.pseudonymize(value pg_catalog.text,
                                      key_name pg_catalog.text DEFAULT 'pseudonym')
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_pseudonymize'
@@ -12,7 +12,7 @@ CREATE FUNCTION privacy.pseudonymize(value pg_catalog.text,
 COMMENT ON FUNCTION privacy.pseudonymize(pg_catalog.text, pg_catalog.text) IS
   'Keyed pseudonym: ''ps_'' and 26 base32 characters (first 128 bits of HMAC-SHA-256 under the key''s pseudonym subkey); stable across tables and sessions';
 
-CREATE FUNCTION privacy.tokenize(value pg_catalog.text,
+CREATE OR REPLACE FUNCTION privacy.tokenize(value pg_catalog.text,
                                  key_name pg_catalog.text DEFAULT 'token')
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_tokenize'
@@ -21,7 +21,7 @@ COMMENT ON FUNCTION privacy.tokenize(pg_catalog.text, pg_catalog.text) IS
   'Format-preserving token: FF1 (NIST SP 800-38G, AES-256) over the ASCII digits, other characters kept; at least 6 digits';
 
 -- VOLATILE and PARALLEL UNSAFE: it writes an audit row (once per statement).
-CREATE FUNCTION privacy.detokenize(token pg_catalog.text,
+CREATE OR REPLACE FUNCTION privacy.detokenize(token pg_catalog.text,
                                    key_name pg_catalog.text DEFAULT 'token')
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_detokenize'
@@ -30,7 +30,7 @@ COMMENT ON FUNCTION privacy.detokenize(pg_catalog.text, pg_catalog.text) IS
   'Original value of a token made by privacy.tokenize; audited once per statement; not executable by PUBLIC';
 REVOKE ALL ON FUNCTION privacy.detokenize(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 
-CREATE FUNCTION privacy._ff1_test(key pg_catalog.bytea, tweak pg_catalog.bytea,
+CREATE OR REPLACE FUNCTION privacy._ff1_test(key pg_catalog.bytea, tweak pg_catalog.bytea,
                                   radix pg_catalog.int4, input pg_catalog.text,
                                   decrypt pg_catalog.bool DEFAULT false)
     RETURNS pg_catalog.text

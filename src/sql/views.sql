@@ -8,7 +8,7 @@
 -- One row per masked column: expr is an SQL expression over the table's
 -- columns by their bare names, deparsed with search_path = pg_catalog, pg_temp
 -- (run it under that search_path).
-CREATE TABLE privacy.masking_rules (
+CREATE TABLE IF NOT EXISTS privacy.masking_rules (
     tbl  regclass NOT NULL,
     col  name NOT NULL,
     expr text NOT NULL,
@@ -18,7 +18,7 @@ REVOKE ALL ON privacy.masking_rules FROM PUBLIC;
 COMMENT ON TABLE privacy.masking_rules IS
   'Masked columns and their masking expressions, rebuilt from the security labels of provider privacy';
 
-CREATE FUNCTION privacy._mask_rule(tbl regclass, col name, label text) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._mask_rule(tbl regclass, col name, label text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_mask_rule' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION privacy._mask_rule(regclass, name, text) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
@@ -29,7 +29,7 @@ COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
 -- here (restricted data subjects) cannot be bypassed by leaky functions.
 -- Row filter of a table's masked view: none here; the subject module replaces
 -- this function to leave out subjects under restriction.
-CREATE FUNCTION privacy._masked_view_filter(tbl regclass) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._masked_view_filter(tbl regclass) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ''::pg_catalog.text $$;
@@ -37,7 +37,7 @@ REVOKE ALL ON FUNCTION privacy._masked_view_filter(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._masked_view_filter(regclass) IS
   'WHERE clause (or nothing) of a table''s masked view, over the table aliased t';
 
-CREATE FUNCTION privacy._masked_view_query(tbl regclass) RETURNS text
+CREATE OR REPLACE FUNCTION privacy._masked_view_query(tbl regclass) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -58,7 +58,7 @@ COMMENT ON FUNCTION privacy._masked_view_query(regclass) IS
   'SELECT statement of a table''s masked view';
 
 -- Roles labelled MASKED (directly; members of them inherit their grants).
-CREATE FUNCTION privacy._masked_roles() RETURNS SETOF oid
+CREATE OR REPLACE FUNCTION privacy._masked_roles() RETURNS SETOF oid
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -74,7 +74,7 @@ COMMENT ON FUNCTION privacy._masked_roles() IS 'Roles labelled MASKED';
 -- its views and a search_path that starts with it (and the library loaded at
 -- connection, so that the permission hook is there even without
 -- shared_preload_libraries); or take all of that back.
-CREATE FUNCTION privacy._setup_masked_role(role oid, masked boolean) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._setup_masked_role(role oid, masked boolean) RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -107,7 +107,7 @@ COMMENT ON FUNCTION privacy._setup_masked_role(oid, boolean) IS
   'Grants a masked role the masked schema and its search_path in this database, or takes them back';
 
 -- The masked schema, owned by the extension owner, closed to PUBLIC.
-CREATE FUNCTION privacy._create_masked_schema(nsp name) RETURNS void
+CREATE OR REPLACE FUNCTION privacy._create_masked_schema(nsp name) RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -130,7 +130,7 @@ COMMENT ON FUNCTION privacy._create_masked_schema(name) IS 'Creates the masked s
 -- superuser or by the database owner takes it before tables of other owners
 -- (which then have no masked view: masked roles cannot read them at all); a
 -- tie is refused by refresh_masked_views.
-CREATE FUNCTION privacy._labelled_tables() RETURNS TABLE (tbl oid, relname name)
+CREATE OR REPLACE FUNCTION privacy._labelled_tables() RETURNS TABLE (tbl oid, relname name)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -153,7 +153,7 @@ REVOKE ALL ON FUNCTION privacy._labelled_tables() FROM PUBLIC;
 COMMENT ON FUNCTION privacy._labelled_tables() IS
   'Tables with masking labels that get a masked view (trusted owners first when names collide)';
 
-CREATE FUNCTION privacy.refresh_masked_views() RETURNS int
+CREATE OR REPLACE FUNCTION privacy.refresh_masked_views() RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -230,7 +230,7 @@ REVOKE ALL ON FUNCTION privacy.refresh_masked_views() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.refresh_masked_views() IS
   'Rebuilds privacy.masking_rules and the masked views from the masking labels; returns the number of views';
 
-CREATE FUNCTION privacy.mask_column(tbl regclass, col name, expr text) RETURNS void
+CREATE OR REPLACE FUNCTION privacy.mask_column(tbl regclass, col name, expr text) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -244,7 +244,7 @@ COMMENT ON FUNCTION privacy.mask_column(regclass, name, text) IS
 
 -- Keep the masked schema in step with DDL: labels set, tables and columns
 -- renamed, added, retyped or dropped.
-CREATE FUNCTION privacy._views_on_ddl_end() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._views_on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -261,10 +261,11 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._views_on_ddl_end() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS privacy_views_ddl_end;
 CREATE EVENT TRIGGER privacy_views_ddl_end ON ddl_command_end
     WHEN TAG IN ('SECURITY LABEL', 'ALTER TABLE') EXECUTE FUNCTION privacy._views_on_ddl_end();
 
-CREATE FUNCTION privacy._views_on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._views_on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -281,5 +282,6 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._views_on_sql_drop() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS privacy_views_sql_drop;
 CREATE EVENT TRIGGER privacy_views_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy._views_on_sql_drop();
