@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build PostgreSQL from a vendored release archive (with OpenSSL, pgcrypto and
-# pgTAP) into a cache outside the clone, or reuse the cached build, and print
+# Build PostgreSQL from a vendored release archive (with OpenSSL; the contrib
+# modules the tests and benchmarks use: pgcrypto, pg_stat_statements,
+# pg_prewarm; and pgTAP) into a cache outside the clone, or reuse the cached build, and print
 # the path of its pg_config on the last line of stdout.
 #
 #   scripts/build_pg.sh [MAJOR]            (default 18)
@@ -40,7 +41,40 @@ chmod 755 "$CACHE"
 exec 9>"$CACHE/.lock-pg-$version"
 flock 9
 
+# contrib modules make test / make bench use
+CONTRIB="pgcrypto pg_stat_statements pg_prewarm"
+
+# Build and install the contrib modules that are missing, from the source
+# tree at $1, against the installed server (PGXS).
+add_contrib() {
+    local c
+    for c in $CONTRIB; do
+        [ -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/$c.control" ] && continue
+        make -C "$1/contrib/$c" USE_PGXS=1 PG_CONFIG="$PREFIX/bin/pg_config" install || return 1
+    done
+}
+
+# A fresh work folder, removed on exit.
+work=
+trap '[ -z "$work" ] || rm -rf "$work"' EXIT
+new_work() {
+    work=$(mktemp -d "$CACHE/build-$version-XXXXXX")
+    log=$work/build.log
+}
+
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$PREFIX/bin/pg_config" ]; then
+    missing=""
+    for c in $CONTRIB; do
+        [ -f "$("$PREFIX/bin/pg_config" --sharedir)/extension/$c.control" ] || missing="$missing $c"
+    done
+    if [ -n "$missing" ]; then
+        echo "== adding contrib modules to PostgreSQL $version:$missing" >&2
+        new_work
+        if ! { tar -xjf "$archive" -C "$work" && add_contrib "$(echo "$work"/postgresql-*/)"; } >"$log" 2>&1; then
+            tail -40 "$log" >&2; echo "build_pg.sh: contrib build failed" >&2; exit 1
+        fi
+        chmod -R a+rX "$PREFIX"
+    fi
     echo "== reusing PostgreSQL $version in $PREFIX" >&2
     echo "$PREFIX/bin/pg_config"
     exit 0
@@ -60,9 +94,7 @@ fi
 
 echo "== building PostgreSQL $version into $PREFIX (about 5 minutes)" >&2
 rm -rf "$PREFIX"
-work=$(mktemp -d "$CACHE/build-$version-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-log=$work/build.log
+new_work
 jobs=$(nproc 2>/dev/null || echo 2)
 # (steps chained with &&: set -e does not apply inside a command list)
 build() {
@@ -71,7 +103,7 @@ build() {
     ./configure --prefix="$PREFIX" --with-openssl &&
     make -j"$jobs" &&
     make install &&
-    make -C contrib/pgcrypto install &&
+    add_contrib "$work"/postgresql-*/ &&
     tar -xzf "$pgtap" -C "$work" &&
     cd "$work"/pgtap-*/ &&
     make PG_CONFIG="$PREFIX/bin/pg_config" &&
