@@ -90,7 +90,8 @@ object_ownercheck(Oid classid, Oid objectid, Oid roleid)
  * into a list of RTEPermissionInfo.  A hook is declared
  *     static bool f(PRIVACY_CHECK_PERMS_PARAMS)
  * chains with prev(PRIVACY_CHECK_PERMS_ARGS), and walks PRIVACY_CHECK_PERMS_LIST
- * with privacy_perm_relation() (it also sees ereport_on_violation).
+ * with privacy_perm_relation() (it also sees ereport_on_violation).  A view's
+ * query tells the relations it checks with privacy_rte_checks_perms().
  */
 #if PG_VERSION_NUM >= 160000
 #define PRIVACY_CHECK_PERMS_PARAMS List *rangeTable, List *rtePermInfos, bool ereport_on_violation
@@ -103,12 +104,11 @@ object_ownercheck(Oid classid, Oid objectid, Oid roleid)
 #endif
 
 /*
- * One item of PRIVACY_CHECK_PERMS_LIST: true, with the relation and the role
- * to check as (InvalidOid: the current user), when it requires permissions
- * on a relation; false otherwise.
+ * One item of PRIVACY_CHECK_PERMS_LIST: true, with the relation and the
+ * permissions it requires, when it requires permissions on a relation.
  */
 static inline bool
-privacy_perm_relation(void *item, Oid *relid, Oid *check_as)
+privacy_perm_relation(void *item, Oid *relid, AclMode *perms)
 {
 #if PG_VERSION_NUM >= 160000
 	RTEPermissionInfo *p = (RTEPermissionInfo *) item;
@@ -117,7 +117,7 @@ privacy_perm_relation(void *item, Oid *relid, Oid *check_as)
 	if (p->requiredPerms == 0)
 		return false;
 	*relid = p->relid;
-	*check_as = p->checkAsUser;
+	*perms = p->requiredPerms;
 #else
 	RangeTblEntry *rte = (RangeTblEntry *) item;
 
@@ -125,9 +125,20 @@ privacy_perm_relation(void *item, Oid *relid, Oid *check_as)
 	if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0)
 		return false;
 	*relid = rte->relid;
-	*check_as = rte->checkAsUser;
+	*perms = rte->requiredPerms;
 #endif
 	return true;
+}
+
+/* Is range table entry rte a relation whose permissions the executor checks? */
+static inline bool
+privacy_rte_checks_perms(RangeTblEntry *rte)
+{
+#if PG_VERSION_NUM >= 160000
+	return rte->rtekind == RTE_RELATION && rte->perminfoindex != 0;
+#else
+	return rte->rtekind == RTE_RELATION && rte->requiredPerms != 0;
+#endif
 }
 
 /*
