@@ -84,9 +84,17 @@ make_private_root() {
 
 # Build with the project's warning flags and install into PostgreSQL (or
 # into the private root).
+# Objects built for another PostgreSQL than the chosen one are rebuilt (the
+# file .build-pg names the one they were built for).
 build_install() {
+    local built_for
+    built_for="$PG_CONFIG $("$PG_CONFIG" --version)"
     echo "== building and installing privacy for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2)"
     make_private_root
+    if [ "$(cat "$ROOT_DIR/.build-pg" 2>/dev/null)" != "$built_for" ]; then
+        make -C "$ROOT_DIR" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null || return 1
+        echo "$built_for" > "$ROOT_DIR/.build-pg"
+    fi
     make -C "$ROOT_DIR" -s PG_CONFIG="$PG_CONFIG" >/dev/null || return 1
     as_root make -C "$ROOT_DIR" -s PG_CONFIG="$PG_CONFIG" ${PG_ROOT:+DESTDIR=$PG_ROOT} install >/dev/null
 }
