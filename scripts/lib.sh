@@ -76,7 +76,6 @@ start_cluster() {
         echo "unix_socket_directories = '$CLUSTER_DIR'"
         echo "port = $PGPORT"
         echo "shared_preload_libraries = 'privacy'"
-        echo "max_parallel_workers_per_gather = 0"
         echo "fsync = off"
         for s in "$@"; do echo "$s"; done
     } | as_pg tee -a "$CLUSTER_DIR/data/postgresql.auto.conf" >/dev/null

@@ -29,9 +29,9 @@ COMMENT ON FUNCTION privacy._protect_trigger() IS
 -- PUBLIC but it checks, once per query, that the caller owns the table or may
 -- SELECT from the table's _decrypted view (42501 otherwise).
 CREATE OR REPLACE FUNCTION privacy._decrypt_column(value text, context text) RETURNS text
-AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION privacy._decrypt_column(value bytea, context text) RETURNS bytea
-AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy._decrypt_column(text, text) IS
   'Decrypts a protected column value for a role allowed to read the table''s _decrypted view';
 COMMENT ON FUNCTION privacy._decrypt_column(bytea, text) IS
