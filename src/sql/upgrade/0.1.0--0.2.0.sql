@@ -3,3 +3,7 @@
 -- the fragments cannot express re-runnably — dropping objects that 0.2.0 no
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
+
+-- protected_value's col argument is text in 0.2.0 (a name argument gave the
+-- result collation "C", so lookups never matched the column's index).
+DROP FUNCTION IF EXISTS privacy.protected_value(regclass, name, text);
