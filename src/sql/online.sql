@@ -196,7 +196,7 @@ $$;
 COMMENT ON FUNCTION privacy._bulk_operation(text, regclass, name) IS
   'The unfinished online bulk operation on a column, or a new record of one';
 
--- Record the number of rows an operation will convert.
+-- Record the number of rows an operation will convert (once per operation).
 CREATE OR REPLACE FUNCTION privacy._bulk_total(op_id bigint, pred text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -205,7 +205,11 @@ DECLARE
     t regclass;
     n bigint;
 BEGIN
-    SELECT b.tbl INTO t FROM privacy.bulk_operations b WHERE b.id OPERATOR(pg_catalog.=) op_id;
+    SELECT b.tbl INTO t FROM privacy.bulk_operations b
+     WHERE b.id OPERATOR(pg_catalog.=) op_id AND b.rows_total IS NULL;
+    IF NOT FOUND THEN
+        RETURN;     -- counted by an earlier run
+    END IF;
     EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE %s', t, pred) INTO n;
     UPDATE privacy.bulk_operations b SET rows_total = n WHERE b.id OPERATOR(pg_catalog.=) op_id;
 END
@@ -217,7 +221,9 @@ CREATE OR REPLACE FUNCTION privacy._bulk_finish(op_id bigint) RETURNS bigint
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-    UPDATE privacy.bulk_operations b SET finished = pg_catalog.clock_timestamp(), updated = pg_catalog.clock_timestamp()
+    -- rows that writers converted meanwhile (through the trigger) count as done too
+    UPDATE privacy.bulk_operations b SET finished = pg_catalog.clock_timestamp(), updated = pg_catalog.clock_timestamp(),
+           rows_done = GREATEST(b.rows_done, b.rows_total)
      WHERE b.id OPERATOR(pg_catalog.=) op_id RETURNING b.rows_done
 $$;
 COMMENT ON FUNCTION privacy._bulk_finish(bigint) IS 'Marks an online bulk operation finished; returns its rows';
@@ -236,8 +242,9 @@ BEGIN
     IF NOT op.resumed THEN
         -- from here on the trigger encrypts every write; the rows follow in batches
         PERFORM privacy._protect_column_setup(tbl, col, key_name, deterministic);
-        PERFORM privacy._bulk_total(op.id, pred);
     END IF;
+    COMMIT;     -- the trigger's lock is released before the count
+    PERFORM privacy._bulk_total(op.id, pred);
     COMMIT;
     SELECT p.context INTO ctx FROM privacy.protected_columns p
      WHERE p.tbl OPERATOR(pg_catalog.=) protect_column_online.tbl AND p.col OPERATOR(pg_catalog.=) protect_column_online.col;
@@ -270,8 +277,9 @@ BEGIN
         -- from here on the trigger and the view leave the column alone
         acl := privacy._drop_decrypted_view(tbl);
         PERFORM privacy._rebuild_protection(tbl, acl);
-        PERFORM privacy._bulk_total(op.id, pred);
     END IF;
+    COMMIT;     -- the trigger's lock is released before the count
+    PERFORM privacy._bulk_total(op.id, pred);
     COMMIT;
     CALL privacy._convert_online(op.id, pg_catalog.format('%I = privacy._decrypt_column(%I, %L)', col, col, r.context),
                                  pred, batch, notice_every);
@@ -305,9 +313,7 @@ BEGIN
         ctx := context;
     END IF;
     op := privacy._bulk_operation('reencrypt', tbl, col);
-    IF NOT op.resumed THEN
-        PERFORM privacy._bulk_total(op.id, pred);
-    END IF;
+    PERFORM privacy._bulk_total(op.id, pred);
     COMMIT;
     CALL privacy._convert_online(op.id, pg_catalog.format('%I = privacy._reencrypt_value(%I, %L)', col, col, ctx),
                                  pred, batch, notice_every);

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Online bulk operations on a large table while another session writes:
+# protect, re-encrypt and unprotect as procedures that commit every batch.
+# A writer updates and inserts single rows the whole time and records its
+# longest statement (fails above a generous 2 s; the tight figure is in make
+# bench); a third session sees progress mid-run; the protect and the unprotect
+# are killed (kill -9 of their backend) mid-run and called again, and every
+# row ends in the right format exactly once.  Runs its own cluster.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/tap.sh"
+. "$HERE/../../scripts/lib.sh"
+q() { psql -X -A -t -q -d postgres -c "$1" 2>&1; }
+N=${ONLINE_ROWS:-200000}
+
+start_cluster "max_parallel_workers_per_gather = 0"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
+CREATE EXTENSION privacy;
+CREATE TABLE ob (id bigint PRIMARY KEY, email text, note text);
+INSERT INTO ob SELECT g, 'u' || g || '@x.example', 'n' FROM generate_series(1, $N) g;
+ANALYZE ob;
+-- the writer: single-row UPDATEs and INSERTs, each committed and timed
+CREATE TABLE w_stats (max_ms float8 NOT NULL DEFAULT 0, statements bigint NOT NULL DEFAULT 0, stop boolean NOT NULL DEFAULT false);
+INSERT INTO w_stats DEFAULT VALUES;
+CREATE SEQUENCE w_ids START $((N + 1));
+CREATE PROCEDURE writer() LANGUAGE plpgsql AS \$\$
+DECLARE
+    t0 timestamptz;
+    ms float8;
+    m  float8 := 0;
+    i  bigint := 0;
+BEGIN
+    LOOP
+        t0 := clock_timestamp();
+        UPDATE ob SET note = 'w' || i WHERE id = 1 + (random() * ($N - 1))::bigint;
+        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+        m := greatest(m, ms);
+        COMMIT;
+        t0 := clock_timestamp();
+        INSERT INTO ob SELECT s, 'new' || s || '@x.example', 'i' FROM nextval('w_ids') s;
+        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+        m := greatest(m, ms);
+        i := i + 1;
+        UPDATE w_stats SET max_ms = greatest(max_ms, m), statements = statements + 2;
+        COMMIT;
+        EXIT WHEN (SELECT stop FROM w_stats);
+        PERFORM pg_sleep(0.002);
+    END LOOP;
+END \$\$;
+SQL
+start_writer() { q "UPDATE w_stats SET stop = false" >/dev/null; psql -X -q -d postgres -c "CALL writer()" > /dev/null 2>&1 & WRITER=$!; }
+stop_writer() { q "UPDATE w_stats SET stop = true" >/dev/null; wait $WRITER 2>/dev/null; }
+# expected plaintext of a row
+EXPECT="CASE WHEN id <= $N THEN 'u' || id || '@x.example' ELSE 'new' || id || '@x.example' END"
+
+# run a procedure in the background; kill -9 its backend once rows_done passes a quarter
+run_and_kill() {
+    local op=$1 call=$2 pid done total i
+    psql -X -q -d postgres -c "$call" > "$CLUSTER_DIR/$op.out" 2>&1 &
+    local CALLER=$!
+    SEEN=0
+    for i in $(seq 1 600); do
+        read -r pid done total <<<"$(q "SELECT pid, rows_done, rows_total FROM privacy.progress
+                                         WHERE operation = '$op' AND state = 'running'" | tr '|' ' ')"
+        if [ -n "${total:-}" ] && [ "${done:-0}" -gt 0 ] && [ "$done" -lt "$total" ]; then
+            SEEN=1
+            if [ "$done" -ge $((total / 4)) ]; then
+                kill -9 "$pid"; break
+            fi
+        fi
+        sleep 0.1
+    done
+    wait $CALLER
+    # the postmaster restarts after a backend is killed: wait for it
+    for i in $(seq 1 100); do q "SELECT 1" | grep -q '^1$' && break; sleep 0.2; done
+}
+
+# --- protect, killed mid-run, then resumed
+start_writer
+sleep 0.5
+run_and_kill protect "CALL privacy.protect_column_online('ob', 'email', batch => 2000)"
+ok "progress of the protect is visible from a third session mid-run" test "$SEEN" = 1
+is "the killed protect shows as interrupted" \
+   "$(q "SELECT state FROM privacy.progress WHERE operation = 'protect'")" "interrupted"
+like "another online operation on the column is refused meanwhile" \
+   "$(q "CALL privacy.unprotect_column_online('ob', 'email')")" "online protect of column .* is unfinished"
+start_writer
+q "CALL privacy.protect_column_online('ob', 'email', batch => 2000)" >/dev/null
+stop_writer
+is "the rerun finishes the protect" \
+   "$(q "SELECT state, rows_done = rows_total FROM privacy.progress WHERE operation = 'protect'")" "finished|t"
+is "every value is stored encrypted" "$(q "SELECT count(*) FROM ob WHERE NOT privacy.is_ciphertext(email)")" "0"
+is "every value decrypts to its plaintext (encrypted exactly once)" \
+   "$(q "SELECT count(*) FILTER (WHERE email = $EXPECT), count(*) FROM ob_decrypted")" \
+   "$(q "SELECT count(*), count(*) FROM ob")"
+ok "the writer wrote during the protect" test "$(q "SELECT count(*) FROM ob WHERE id > $N")" -gt 0
+
+# --- re-encrypt after a key rotation
+q "SELECT privacy.rotate_key('default')" >/dev/null
+start_writer
+q "CALL privacy.reencrypt_online('ob', 'email', batch => 2000)" >/dev/null
+stop_writer
+is "reencrypt_online moves every value to the active key version" \
+   "$(q "SELECT count(*) FROM ob WHERE privacy._needs_reencrypt(email)")" "0"
+is "and every value still decrypts to its plaintext" \
+   "$(q "SELECT count(*) FILTER (WHERE email = $EXPECT) = count(*) FROM ob_decrypted")" "t"
+
+# --- unprotect, killed mid-run, then resumed
+start_writer
+sleep 0.5
+run_and_kill unprotect "CALL privacy.unprotect_column_online('ob', 'email', batch => 2000)"
+ok "progress of the unprotect is visible mid-run" test "$SEEN" = 1
+start_writer
+q "CALL privacy.unprotect_column_online('ob', 'email', batch => 2000)" >/dev/null
+stop_writer
+is "the rerun finishes the unprotect" \
+   "$(q "SELECT state FROM privacy.progress WHERE operation = 'unprotect'")" "finished"
+is "every value is plaintext again, decrypted exactly once" \
+   "$(q "SELECT count(*) FILTER (WHERE email = $EXPECT) = count(*), count(*) FILTER (WHERE privacy.is_ciphertext(email)) FROM ob")" "t|0"
+is "the column is no longer registered" "$(q "SELECT count(*) FROM privacy.protected_columns WHERE tbl = 'ob'::regclass")" "0"
+
+MAX=$(q "SELECT round(max_ms) FROM w_stats")
+echo "# longest writer statement: ${MAX} ms over $(q "SELECT statements FROM w_stats") statements ($N rows)"
+ok "no writer statement waited more than 2 s" test "${MAX%.*}" -le 2000
+like "the procedures refuse a transaction block" \
+   "$(psql -X -q -d postgres -c "BEGIN" -c "CALL privacy.reencrypt_online('ob', 'email')" 2>&1)" 'invalid transaction termination'
+done_testing
