@@ -240,7 +240,7 @@ for n in "${notes[@]}"; do echo "Note: $n"; done
 stop_cluster
 
 # The other parts, each on its own throwaway cluster.
-for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh; do
+for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh scripts/bench_online.sh; do
     [ -f "$part" ] || continue
     echo
     bash "$part" 2>&1 | grep -v -E '^== (building|cluster started|installing)'

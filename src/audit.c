@@ -45,16 +45,27 @@
 
 #include "audit.h"
 #include "compat.h"
+#include "keys.h"
 #include "util.h"
 
 #define AUDIT_MAX_KEYS 8
 
-/* decryptions counted for one statement */
+/* what is counted: values decrypted, tokens detokenized */
+typedef enum AuditKind
+{
+	AUDIT_DECRYPT,
+	AUDIT_DETOKENIZE
+} AuditKind;
+#define AUDIT_NKINDS 2
+
+/* what one statement decrypted and detokenized, per kind and key */
 typedef struct AuditCounts
 {
-	int64		values;
-	int			nkeys;
-	int32		keys[AUDIT_MAX_KEYS];
+	int64		values;			/* all kinds */
+	int64		kind_values[AUDIT_NKINDS];
+	int			nkeys[AUDIT_NKINDS];
+	int32		keys[AUDIT_NKINDS][AUDIT_MAX_KEYS];
+	int64		key_values[AUDIT_NKINDS][AUDIT_MAX_KEYS];
 } AuditCounts;
 
 /* a backend's shared slot: what its parallel workers decrypted */
@@ -127,21 +138,31 @@ audit_slot_count(void)
 	return MaxBackends + NUM_AUXILIARY_PROCS;
 }
 
-/* Add counts src into dst (key ids deduplicated, at most AUDIT_MAX_KEYS). */
+/* Add counts src into dst (per kind and key; at most AUDIT_MAX_KEYS keys a kind). */
 static void
 counts_merge(AuditCounts *dst, const AuditCounts *src)
 {
-	int			i,
+	int			k,
+				i,
 				j;
 
 	dst->values += src->values;
-	for (i = 0; i < src->nkeys; i++)
+	for (k = 0; k < AUDIT_NKINDS; k++)
 	{
-		for (j = 0; j < dst->nkeys; j++)
-			if (dst->keys[j] == src->keys[i])
-				break;
-		if (j == dst->nkeys && dst->nkeys < AUDIT_MAX_KEYS)
-			dst->keys[dst->nkeys++] = src->keys[i];
+		dst->kind_values[k] += src->kind_values[k];
+		for (i = 0; i < src->nkeys[k]; i++)
+		{
+			for (j = 0; j < dst->nkeys[k]; j++)
+				if (dst->keys[k][j] == src->keys[k][i])
+					break;
+			if (j == dst->nkeys[k])
+			{
+				if (dst->nkeys[k] == AUDIT_MAX_KEYS)
+					continue;
+				dst->keys[k][dst->nkeys[k]++] = src->keys[k][i];
+			}
+			dst->key_values[k][j] += src->key_values[k][i];
+		}
 	}
 }
 
@@ -157,35 +178,55 @@ my_slot(bool leader)
 }
 
 /*
- * Count one decryption under key_id for the statement's audit row.  Refuses
- * when the row could not be written (read-only transaction, recovery), and
- * in a parallel worker that could not report to its leader.
+ * Count one value of kind under key_id for the statement's audit rows.
+ * Refuses when the rows could not be written (read-only transaction,
+ * recovery), and in a parallel worker that could not report to its leader.
  */
-void
-privacy_audit_decrypt(int32 key_id)
+static void
+audit_count(AuditKind kind, int32 key_id)
 {
 	AuditCounts one;
 
-	if (!audit_decrypt)
-		return;
 	if (pending.values == 0)
 	{
 		if (XactReadOnly || RecoveryInProgress())
 			ereport(ERROR,
 					(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-					 errmsg("cannot decrypt in a read-only transaction while privacy.audit_decrypt is on"),
-					 errdetail("Every statement that decrypts writes a row to privacy.audit_log."),
-					 errhint("A superuser can turn privacy.audit_decrypt off, e.g. on a standby.")));
+					 kind == AUDIT_DECRYPT ?
+					 errmsg("cannot decrypt in a read-only transaction while privacy.audit_decrypt is on") :
+					 errmsg("cannot detokenize in a read-only transaction"),
+					 errdetail("Every statement that %s writes a row to privacy.audit_log.",
+							   kind == AUDIT_DECRYPT ? "decrypts" : "detokenizes"),
+					 kind == AUDIT_DECRYPT ?
+					 errhint("A superuser can turn privacy.audit_decrypt off, e.g. on a standby.") : 0));
 		if (IsParallelWorker() && my_slot(true) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot audit decryption in a parallel worker"),
+					 errmsg("cannot audit in a parallel worker"),
 					 errhint("Load privacy through shared_preload_libraries.")));
 	}
+	memset(&one, 0, sizeof(one));
 	one.values = 1;
-	one.nkeys = 1;
-	one.keys[0] = key_id;
+	one.kind_values[kind] = 1;
+	one.nkeys[kind] = 1;
+	one.keys[kind][0] = key_id;
+	one.key_values[kind][0] = 1;
 	counts_merge(&pending, &one);
+}
+
+/* Count one decryption under key_id (unless privacy.audit_decrypt is off). */
+void
+privacy_audit_decrypt(int32 key_id)
+{
+	if (audit_decrypt)
+		audit_count(AUDIT_DECRYPT, key_id);
+}
+
+/* Count one detokenized value under key_id (always audited). */
+void
+privacy_audit_detokenize(int32 key_id)
+{
+	audit_count(AUDIT_DETOKENIZE, key_id);
 }
 
 /* Forget pending counts (end of transaction, or after writing them). */
@@ -232,19 +273,39 @@ collect_from_workers(void)
 	SpinLockRelease(&slot->mutex);
 }
 
-/* Write one decrypt row for counts c (failed: the statement ended in an error). */
+/*
+ * Write the rows of counts c (failed: the statement ended in an error): one
+ * "decrypt" row naming the key ids, one "detokenize" row per key.
+ */
 static void
-write_row(const AuditCounts *c, bool failed_stmt)
+write_rows(const AuditCounts *c, bool failed_stmt)
 {
 	StringInfoData details;
+	const char *failed_note = failed_stmt ? ", \"failed\": true" : "";
 	int			i;
 
 	initStringInfo(&details);
-	appendStringInfo(&details, "{\"values\": " INT64_FORMAT ", \"key_ids\": [", c->values);
-	for (i = 0; i < c->nkeys; i++)
-		appendStringInfo(&details, "%s%d", i ? ", " : "", c->keys[i]);
-	appendStringInfo(&details, "]%s}", failed_stmt ? ", \"failed\": true" : "");
-	privacy_audit("decrypt", NULL, NULL, details.data);
+	if (c->kind_values[AUDIT_DECRYPT] > 0)
+	{
+		appendStringInfo(&details, "{\"values\": " INT64_FORMAT ", \"key_ids\": [",
+						 c->kind_values[AUDIT_DECRYPT]);
+		for (i = 0; i < c->nkeys[AUDIT_DECRYPT]; i++)
+			appendStringInfo(&details, "%s%d", i ? ", " : "", c->keys[AUDIT_DECRYPT][i]);
+		appendStringInfo(&details, "]%s}", failed_note);
+		privacy_audit("decrypt", NULL, NULL, details.data);
+	}
+	for (i = 0; i < c->nkeys[AUDIT_DETOKENIZE]; i++)
+	{
+		const char *name = NULL;
+
+		(void) privacy_key_active_version(c->keys[AUDIT_DETOKENIZE][i], &name);
+		resetStringInfo(&details);
+		appendStringInfo(&details,
+						 "{\"function\": \"privacy.detokenize\", \"scope\": \"statement\", "
+						 "\"values\": " INT64_FORMAT "%s}",
+						 c->key_values[AUDIT_DETOKENIZE][i], failed_note);
+		privacy_audit("detokenize", name, NULL, details.data);
+	}
 }
 
 /* Write the pending decryption rows, if any. */
@@ -273,9 +334,9 @@ flush_pending(void)
 			pushed = true;
 		}
 		if (now_failed.values > 0)
-			write_row(&now_failed, true);
+			write_rows(&now_failed, true);
 		if (now_pending.values > 0)
-			write_row(&now_pending, false);
+			write_rows(&now_pending, false);
 		if (pushed)
 			PopActiveSnapshot();
 	}

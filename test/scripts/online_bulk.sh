@@ -19,36 +19,10 @@ CREATE EXTENSION privacy;
 CREATE TABLE ob (id bigint PRIMARY KEY, email text, note text);
 INSERT INTO ob SELECT g, 'u' || g || '@x.example', 'n' FROM generate_series(1, $N) g;
 ANALYZE ob;
--- the writer: single-row UPDATEs and INSERTs, each committed and timed
-CREATE TABLE w_stats (max_ms float8 NOT NULL DEFAULT 0, statements bigint NOT NULL DEFAULT 0, stop boolean NOT NULL DEFAULT false);
-INSERT INTO w_stats DEFAULT VALUES;
 CREATE SEQUENCE w_ids START $((N + 1));
-CREATE PROCEDURE writer() LANGUAGE plpgsql AS \$\$
-DECLARE
-    t0 timestamptz;
-    ms float8;
-    m  float8 := 0;
-    i  bigint := 0;
-BEGIN
-    LOOP
-        t0 := clock_timestamp();
-        UPDATE ob SET note = 'w' || i WHERE id = 1 + (random() * ($N - 1))::bigint;
-        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-        m := greatest(m, ms);
-        COMMIT;
-        t0 := clock_timestamp();
-        INSERT INTO ob SELECT s, 'new' || s || '@x.example', 'i' FROM nextval('w_ids') s;
-        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-        m := greatest(m, ms);
-        i := i + 1;
-        UPDATE w_stats SET max_ms = greatest(max_ms, m), statements = statements + 2;
-        COMMIT;
-        EXIT WHEN (SELECT stop FROM w_stats);
-        PERFORM pg_sleep(0.002);
-    END LOOP;
-END \$\$;
 SQL
-start_writer() { q "UPDATE w_stats SET stop = false" >/dev/null; psql -X -q -d postgres -c "CALL writer()" > /dev/null 2>&1 & WRITER=$!; }
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -f "$HERE/../../scripts/writer.sql" >/dev/null
+start_writer() { q "UPDATE w_stats SET stop = false" >/dev/null; psql -X -q -d postgres -c "CALL writer('ob', $N, 'w_ids')" > /dev/null 2>&1 & WRITER=$!; }
 stop_writer() { q "UPDATE w_stats SET stop = true" >/dev/null; wait $WRITER 2>/dev/null; }
 # expected plaintext of a row
 EXPECT="CASE WHEN id <= $N THEN 'u' || id || '@x.example' ELSE 'new' || id || '@x.example' END"
