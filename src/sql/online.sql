@@ -230,7 +230,7 @@ COMMENT ON FUNCTION privacy._bulk_finish(bigint) IS 'Marks an online bulk operat
 
 CREATE OR REPLACE PROCEDURE privacy.protect_column_online(tbl regclass, col name, key_name text DEFAULT 'default',
                                                           deterministic boolean DEFAULT false,
-                                                          batch int DEFAULT 10000, notice_every int DEFAULT 10)
+                                                          batch int DEFAULT 1000, notice_every int DEFAULT 10)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -257,7 +257,7 @@ COMMENT ON PROCEDURE privacy.protect_column_online(regclass, name, text, boolean
   'protect_column for large tables: commits every batch, resumable, progress in privacy.progress';
 
 CREATE OR REPLACE PROCEDURE privacy.unprotect_column_online(tbl regclass, col name,
-                                                            batch int DEFAULT 10000, notice_every int DEFAULT 10)
+                                                            batch int DEFAULT 1000, notice_every int DEFAULT 10)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -295,7 +295,7 @@ $$;
 COMMENT ON PROCEDURE privacy.unprotect_column_online(regclass, name, int, int) IS
   'unprotect_column for large tables: commits every batch, resumable, progress in privacy.progress';
 
-CREATE OR REPLACE PROCEDURE privacy.reencrypt_online(tbl regclass, col name, batch int DEFAULT 10000,
+CREATE OR REPLACE PROCEDURE privacy.reencrypt_online(tbl regclass, col name, batch int DEFAULT 1000,
                                                      context text DEFAULT NULL, notice_every int DEFAULT 10)
 LANGUAGE plpgsql
 AS $$
