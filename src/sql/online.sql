@@ -85,7 +85,7 @@ COMMENT ON VIEW privacy.progress IS
 -- rows per transaction, then a sweep for rows moved behind the cursor.  Runs
 -- with the caller's rights; no SET clause, so every name is qualified.
 CREATE OR REPLACE PROCEDURE privacy._convert_online(op_id bigint, set_clause text, pred text,
-                                                    batch int, notice_every int)
+                                                    batch int, notice_every int, sweep boolean DEFAULT true)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -152,6 +152,7 @@ BEGIN
         END LOOP;
         -- the sweep: rows that concurrent updates moved behind the cursor
         LOOP
+            EXIT WHEN NOT sweep;
             EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(ctid) FROM (SELECT ctid FROM ONLY %s WHERE %s LIMIT %s) s',
                                       part::pg_catalog.regclass, pred, batch) INTO ids;
             EXIT WHEN ids IS NULL;
@@ -168,7 +169,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON PROCEDURE privacy._convert_online(bigint, text, text, int, int) IS
+COMMENT ON PROCEDURE privacy._convert_online(bigint, text, text, int, int, boolean) IS
   'Converts a column batch by batch for an online bulk operation, committing each batch with its progress';
 
 -- The unfinished bulk operation on a column, or a new one (committed).
@@ -184,7 +185,8 @@ BEGIN
     IF FOUND AND other OPERATOR(pg_catalog.<>) op THEN
         RAISE EXCEPTION 'an online % of column "%" of table "%" is unfinished', other, col, tbl
             USING ERRCODE = 'object_in_use', HINT = pg_catalog.format('Call privacy.%s_online() again to finish it.',
-                CASE other WHEN 'protect' THEN 'protect_column' WHEN 'unprotect' THEN 'unprotect_column' ELSE other END);
+                CASE other WHEN 'protect' THEN 'protect_column' WHEN 'unprotect' THEN 'unprotect_column'
+                          WHEN 'restamp' THEN 'set_retention' ELSE other END);
     END IF;
     resumed := FOUND;
     IF NOT FOUND THEN
@@ -323,3 +325,52 @@ $$;
 COMMENT ON PROCEDURE privacy.reencrypt_online(regclass, name, int, text, int) IS
   'reencrypt for large tables: commits every batch, resumable, progress in privacy.progress';
 REVOKE ALL ON PROCEDURE privacy.reencrypt_online(regclass, name, int, text, int) FROM PUBLIC;
+
+CREATE OR REPLACE PROCEDURE privacy.set_retention_online(tbl regclass, keep interval, since_column name DEFAULT NULL,
+                                                         action text DEFAULT 'delete',
+                                                         expiry_column name DEFAULT 'expires_at',
+                                                         batch int DEFAULT 1000, notice_every int DEFAULT 10)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    op   record;
+    old  privacy.retention_policies;
+    pol  privacy.retention_policies;
+    pred text;
+BEGIN
+    op := privacy._bulk_operation('restamp', tbl, expiry_column);
+    IF NOT op.resumed THEN
+        old := privacy._retention_setup(tbl, keep, since_column, action, expiry_column);
+        IF since_column IS NULL AND old.tbl IS NOT NULL AND old.since_column IS NULL
+           AND old.keep OPERATOR(pg_catalog.<>) keep THEN
+            RAISE EXCEPTION 'set_retention_online cannot change the period of a policy counted from the latest write'
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Call privacy.set_retention(): it moves each expiry by the change in one transaction.';
+        END IF;
+        -- from here on the trigger stamps every write; the rows follow in batches
+        PERFORM privacy._drop_retention_trigger(tbl);
+        PERFORM privacy._retention_create_trigger(tbl, keep, since_column, expiry_column);
+    END IF;
+    COMMIT;
+    SELECT * INTO pol FROM privacy.retention_policies p
+     WHERE p.tbl OPERATOR(pg_catalog.=) set_retention_online.tbl;
+    -- rows are re-stamped by touching them: the trigger computes the expiry
+    -- (anonymized rows, stamped infinity, stay kept)
+    IF pol.since_column IS NOT NULL THEN
+        pred := pg_catalog.format('%1$I IS DISTINCT FROM %2$I OPERATOR(pg_catalog.+) %3$L::pg_catalog.interval '
+                                  'AND %1$I IS DISTINCT FROM ''infinity''',
+                                  pol.expiry_column, pol.since_column, pol.keep);
+    ELSE
+        pred := pg_catalog.format('%1$I IS DISTINCT FROM ''infinity''', pol.expiry_column);
+    END IF;
+    PERFORM privacy._bulk_total(op.id, pred);
+    COMMIT;
+    -- counted from now, a stamp is never final: no sweep (rows that writers
+    -- moved behind the cursor were stamped by the trigger)
+    CALL privacy._convert_online(op.id, pg_catalog.format('%1$I = %1$I', pol.expiry_column), pred, batch,
+                                 notice_every, pol.since_column IS NOT NULL);
+    PERFORM privacy._bulk_finish(op.id);
+END
+$$;
+COMMENT ON PROCEDURE privacy.set_retention_online(regclass, interval, name, text, name, int, int) IS
+  'set_retention for large tables: re-stamps existing rows in batches that commit, resumable, progress in privacy.progress';

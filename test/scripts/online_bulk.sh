@@ -93,6 +93,24 @@ is "every value is plaintext again, decrypted exactly once" \
    "$(q "SELECT count(*) FILTER (WHERE email = $EXPECT) = count(*), count(*) FILTER (WHERE privacy.is_ciphertext(email)) FROM ob")" "t|0"
 is "the column is no longer registered" "$(q "SELECT count(*) FROM privacy.protected_columns WHERE tbl = 'ob'::regclass")" "0"
 
+# --- set_retention's re-stamp online
+q "CREATE TABLE rs (id bigint PRIMARY KEY, since timestamptz NOT NULL, note text)" >/dev/null
+q "INSERT INTO rs SELECT g, now() - g * interval '1 minute', 'n' FROM generate_series(1, 20000) g" >/dev/null
+q "CALL privacy.set_retention_online('rs', '30 days', 'since', batch => 1000)" >/dev/null
+is "set_retention_online stamps every row from its since column" \
+   "$(q "SELECT count(*) FILTER (WHERE expires_at = since + interval '30 days'), count(*) FROM rs")" "20000|20000"
+# as the purge leaves anonymized rows (its trigger would re-stamp an UPDATE)
+psql -X -q -d postgres -c "ALTER TABLE rs DISABLE TRIGGER zz_privacy_retention" \
+     -c "UPDATE rs SET expires_at = 'infinity' WHERE id <= 10" -c "ALTER TABLE rs ENABLE TRIGGER zz_privacy_retention"
+q "CALL privacy.set_retention_online('rs', '10 days', batch => 1000)" >/dev/null
+is "counted from the latest write: every row stamped from now, anonymized rows kept" \
+   "$(q "SELECT count(*) FILTER (WHERE expires_at > now() + interval '9 days' AND expires_at < now() + interval '11 days'),
+                count(*) FILTER (WHERE expires_at = 'infinity') FROM rs")" "19990|10"
+like "changing the period of a latest-write policy online is refused (set_retention does it)" \
+   "$(q "CALL privacy.set_retention_online('rs', '20 days')")" "cannot change the period"
+is "the re-stamps show in privacy.progress" \
+   "$(q "SELECT count(*) FROM privacy.progress WHERE operation = 'restamp' AND state = 'finished'")" "2"
+
 MAX=$(q "SELECT round(max_ms) FROM w_stats")
 echo "# longest writer statement: ${MAX} ms over $(q "SELECT statements FROM w_stats") statements ($N rows)"
 ok "no writer statement waited more than 2 s" test "${MAX%.*}" -le 2000
