@@ -14,7 +14,8 @@
 N=${BENCH_ONLINE_ROWS:-1000000}
 P=${BENCH_PARALLEL_ROWS:-2000000}
 SECS=${BENCH_OLTP_SECONDS:-20}
-PART_SETTINGS=("shared_buffers = '1GB'" "jit = off" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'")
+PART_SETTINGS=("shared_buffers = '1GB'" "jit = off" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'"
+               "max_parallel_workers_per_gather = 0")  # the parallel part sets its own
 . "$(dirname "$0")/bench_part.sh"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 q "CREATE EXTENSION privacy"

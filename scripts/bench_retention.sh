@@ -6,7 +6,7 @@
 #  2. INSERT ... SELECT of 1,000,000 rows with and without the retention trigger.
 # BENCH_ROWS changes the size (default 1000000).  Runs its own cluster.
 N=${BENCH_ROWS:-1000000}
-PART_SETTINGS=("max_wal_size = '4GB'" "checkpoint_timeout = '30min'")
+PART_SETTINGS=("max_wal_size = '4GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 0")
 . "$(dirname "$0")/bench_part.sh"
 
 q "CREATE EXTENSION privacy"
