@@ -4,6 +4,9 @@
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
 
+-- render.sql: the HTML table builder takes the keys to leave out
+DROP FUNCTION IF EXISTS privacy._html_table(jsonb);
+
 -- protected_value's col argument is text in 0.2.0 (a name argument gave the
 -- result collation "C", so lookups never matched the column's index).
 DROP FUNCTION IF EXISTS privacy.protected_value(regclass, name, text);
