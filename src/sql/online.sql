@@ -83,7 +83,10 @@ COMMENT ON VIEW privacy.progress IS
 -- Convert the rows of bulk operation op_id: UPDATE ... SET set_clause for rows
 -- matching pred (those not in the final format), a page range of about batch
 -- rows per transaction, then a sweep for rows moved behind the cursor.  Runs
--- with the caller's rights; no SET clause, so every name is qualified.
+-- with the caller's rights; a procedure that commits cannot have a SET clause:
+-- every name is qualified and each batch pins search_path for its transaction.
+-- Executable by PUBLIC (like _batch_update): the procedures that call it run
+-- with the caller's rights, and so does it.
 CREATE OR REPLACE PROCEDURE privacy._convert_online(op_id bigint, set_clause text, pred text,
                                                     batch int, notice_every int, sweep boolean DEFAULT true)
 LANGUAGE plpgsql
@@ -131,6 +134,8 @@ BEGIN
                    GREATEST(c.reltuples OPERATOR(pg_catalog./) NULLIF(c.relpages, 0), 1))::pg_catalog.int8)
           INTO step FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) part;
         WHILE lo OPERATOR(pg_catalog.<) pages LOOP
+            -- no SET clause on a procedure that commits: pin search_path per transaction
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             EXECUTE pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.>=) $1 '
                                       'AND ctid OPERATOR(pg_catalog.<) $2 AND (%s)',
                                       part::pg_catalog.regclass, set_clause, pred)
@@ -153,6 +158,7 @@ BEGIN
         -- the sweep: rows that concurrent updates moved behind the cursor
         LOOP
             EXIT WHEN NOT sweep;
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(ctid) FROM (SELECT ctid FROM ONLY %s WHERE %s LIMIT %s) s',
                                       part::pg_catalog.regclass, pred, batch) INTO ids;
             EXIT WHEN ids IS NULL;
