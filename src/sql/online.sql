@@ -380,3 +380,12 @@ END
 $$;
 COMMENT ON PROCEDURE privacy.set_retention_online(regclass, interval, name, text, name, int, int) IS
   'set_retention for large tables: re-stamps existing rows in batches that commit, resumable, progress in privacy.progress';
+
+-- Internal routines executable by PUBLIC (the default, kept on purpose), for the
+-- reason given.  PUBLIC: the invoker-rights helpers of the *_online procedures,
+-- which run with the caller's rights: the conversion UPDATEs and counts run as
+-- the caller, privacy.bulk_operations lets a role record operations only on
+-- tables it owns (row-level security), and _unprotecting only reads it.
+GRANT EXECUTE ON FUNCTION privacy._unprotecting(regclass, name), privacy._bulk_operation(text, regclass, name),
+    privacy._bulk_total(bigint, text), privacy._bulk_finish(bigint) TO PUBLIC;
+GRANT EXECUTE ON PROCEDURE privacy._convert_online(bigint, text, text, int, int, boolean) TO PUBLIC;
