@@ -101,6 +101,8 @@ DECLARE
     n      bigint;
     ids    tid[];
     nb     bigint := 0;
+    sweeps bigint;
+    max_sweeps bigint;
 BEGIN
     IF batch IS NULL OR batch OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'batch size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
@@ -156,6 +158,11 @@ BEGIN
             END IF;
         END LOOP;
         -- the sweep: rows that concurrent updates moved behind the cursor
+        sweeps := 0;
+        -- at most every tuple the table can hold now (291 a page), batch by batch
+        max_sweeps := pg_catalog.pg_relation_size(part::pg_catalog.regclass)
+                      OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8
+                      OPERATOR(pg_catalog.*) 291 OPERATOR(pg_catalog./) batch OPERATOR(pg_catalog.+) 10;
         LOOP
             EXIT WHEN NOT sweep;
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -165,6 +172,14 @@ BEGIN
             EXECUTE pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND (%s)',
                                       part::pg_catalog.regclass, set_clause, pred) USING ids;
             GET DIAGNOSTICS n = ROW_COUNT;
+            -- a conversion that leaves rows matching pred must not loop for ever
+            -- (n = 0 is fine: writers converted the rows meanwhile)
+            sweeps := sweeps OPERATOR(pg_catalog.+) 1;
+            IF sweeps OPERATOR(pg_catalog.>) max_sweeps THEN
+                RAISE EXCEPTION 'online conversion of "%" does not converge', part::pg_catalog.regclass
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          DETAIL = 'Rows still match the conversion''s condition after a sweep over the table.';
+            END IF;
             UPDATE privacy.bulk_operations b
                SET next_page = pages, rows_done = b.rows_done OPERATOR(pg_catalog.+) n,
                    batches = b.batches OPERATOR(pg_catalog.+) 1, updated = pg_catalog.clock_timestamp()
