@@ -201,6 +201,15 @@ AS $$
 DECLARE
     other text;
 BEGIN
+    -- the batches run with the caller's rights, so the caller must be the
+    -- table's owner itself (not a superuser or a member): the table's triggers,
+    -- defaults and index expressions then never run with more rights than theirs
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+                    WHERE c.oid OPERATOR(pg_catalog.=) $2 AND r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        RAISE EXCEPTION 'an online % of "%" must run as the table''s owner', op, tbl
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'SET ROLE to the owner of the table first, or use the one-transaction function.';
+    END IF;
     SELECT b.id, b.operation INTO id, other FROM privacy.bulk_operations b
      WHERE b.tbl OPERATOR(pg_catalog.=) $2 AND b.col OPERATOR(pg_catalog.=) $3 AND b.finished IS NULL;
     IF FOUND AND other OPERATOR(pg_catalog.<>) op THEN

@@ -111,6 +111,15 @@ like "changing the period of a latest-write policy online is refused (set_retent
 is "the re-stamps show in privacy.progress" \
    "$(q "SELECT count(*) FROM privacy.progress WHERE operation = 'restamp' AND state = 'finished'")" "2"
 
+# --- only the table's owner runs them (its triggers never run with more rights than its own)
+q "CREATE ROLE ob_owner; GRANT CREATE ON SCHEMA public TO ob_owner; CREATE TABLE ob_other (id int PRIMARY KEY, email text); ALTER TABLE ob_other OWNER TO ob_owner;
+   INSERT INTO ob_other SELECT g, 'o' || g FROM generate_series(1, 100) g" >/dev/null
+like "a superuser who does not own the table is refused" \
+   "$(q "CALL privacy.protect_column_online('ob_other', 'email')")" "must run as the table's owner"
+is "after SET ROLE to the owner it runs" \
+   "$(psql -X -A -t -q -d postgres -c "SET ROLE ob_owner" -c "CALL privacy.protect_column_online('ob_other', 'email')" \
+        -c "SELECT count(*) FILTER (WHERE privacy.is_ciphertext(email)) FROM ob_other" 2>&1)" "100"
+
 MAX=$(q "SELECT round(max_ms) FROM w_stats")
 echo "# longest writer statement: ${MAX} ms over $(q "SELECT statements FROM w_stats") statements ($N rows)"
 ok "no writer statement waited more than 2 s" test "${MAX%.*}" -le 2000
