@@ -25,6 +25,7 @@
  * while privacy.audit_decrypt is on.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/parallel.h"
 #include "access/xact.h"
@@ -44,7 +45,6 @@
 #include "utils/snapmgr.h"
 
 #include "audit.h"
-#include "compat.h"
 #include "keys.h"
 #include "util.h"
 
@@ -385,9 +385,9 @@ exec_call(ExecCall *c)
 	else if (c->finish)
 		standard_ExecutorFinish(queryDesc);
 	else if (prev_ExecutorRun)
-		prev_ExecutorRun(PRIVACY_EXECUTOR_RUN_PASS);
+		prev_ExecutorRun(PRIVACY_EXECUTOR_RUN_ARGS);
 	else
-		standard_ExecutorRun(PRIVACY_EXECUTOR_RUN_PASS);
+		standard_ExecutorRun(PRIVACY_EXECUTOR_RUN_ARGS);
 }
 
 /* Run c one nesting level down; PG_CATCH: the level drops also on error. */
@@ -411,7 +411,7 @@ run_nested(ExecCall *c)
 
 /* ExecutorRun: track nesting. */
 static void
-audit_ExecutorRun(PRIVACY_EXECUTOR_RUN_ARGS)
+audit_ExecutorRun(PRIVACY_EXECUTOR_RUN_PARAMS)
 {
 	ExecCall	c = {queryDesc, direction, count, PRIVACY_EXECUTE_ONCE, false};
 
