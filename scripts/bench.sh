@@ -130,7 +130,7 @@ ensure_packages
 build_install
 # JIT off: it would add compile time to every 1M-row query without speeding
 # up calls to C functions, blurring the comparison.
-start_cluster "shared_buffers = '1GB'" "jit = off"
+start_cluster "shared_buffers = '1GB'" "jit = off" "max_parallel_workers_per_gather = 0"
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE bench"
 q -c "CREATE EXTENSION privacy; CREATE EXTENSION pgcrypto; CREATE EXTENSION pg_prewarm;"
@@ -240,7 +240,7 @@ for n in "${notes[@]}"; do echo "Note: $n"; done
 stop_cluster
 
 # The other parts, each on its own throwaway cluster.
-for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh; do
+for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh scripts/bench_online.sh; do
     [ -f "$part" ] || continue
     echo
     bash "$part" 2>&1 | grep -v -E '^== (building|cluster started|installing)'

@@ -6,20 +6,9 @@
 #  2. INSERT ... SELECT of 1,000,000 rows with and without the retention trigger;
 #  3. the same purge with one subject under a legal hold, against none (at most 1.2x).
 # BENCH_ROWS changes the size (default 1000000).  Runs its own cluster.
-set -euo pipefail
-. "$(dirname "$0")/lib.sh"
-cd "$ROOT_DIR"
 N=${BENCH_ROWS:-1000000}
-
-ensure_packages
-build_install
-start_cluster "max_wal_size = '4GB'" "checkpoint_timeout = '30min'"
-WORK=$(mktemp -d /tmp/privacy-bench-XXXXXX)
-trap 'stop_cluster; rm -rf "$WORK"' EXIT
-q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-# Milliseconds taken by one SQL statement.
-timed() { psql -X -q -v ON_ERROR_STOP=1 -d postgres -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1; }
-rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.0f", n / (ms / 1000) }'; }
+PART_SETTINGS=("max_wal_size = '4GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 0")
+. "$(dirname "$0")/bench_part.sh"
 
 q "CREATE EXTENSION privacy"
 # Both tables: N expired rows and N kept rows, an index on expires_at.

@@ -162,7 +162,7 @@ start_cluster() {
     PGPORT=$(free_port)
     as_pg "$PGBIN/initdb" -D "$CLUSTER_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
     cluster_set "listen_addresses = ''" "unix_socket_directories = '$CLUSTER_DIR'" "port = $PGPORT" \
-                "shared_preload_libraries = 'privacy'" "max_parallel_workers_per_gather = 0" \
+                "shared_preload_libraries = 'privacy'" \
                 "fsync = off" "$@"
     start_server
     export PGHOST=$CLUSTER_DIR PGPORT PGUSER=postgres PGDATABASE=postgres

@@ -784,17 +784,22 @@ typedef struct LookupMemo
  * privacy.protected_value(tbl, col, value): the stored form of value in a
  * deterministically protected text column, for equality lookups that use
  * the column's indexes:  WHERE email = privacy.protected_value('t', 'email', $1).
+ * col is text, not name: a name argument would give the result the implicit
+ * collation "C", which overrides the column's default collation in the
+ * comparison so that no index on the column matches.  With text arguments the
+ * result has the collation of value (the default one for a literal or a
+ * parameter), which yields to the column's own collation.
  */
 Datum
 privacy_protected_value(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Name		col = PG_GETARG_NAME(1);
+	char	   *colname = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	text	   *value = PG_GETARG_TEXT_PP(2);
 	LookupMemo *memo = fcinfo->flinfo->fn_extra;
 	CryptoContext ctx;
 
-	if (memo == NULL || memo->relid != relid || strcmp(NameStr(memo->col), NameStr(*col)) != 0)
+	if (memo == NULL || memo->relid != relid || strcmp(NameStr(memo->col), colname) != 0)
 	{
 		OwnerScope	scope;
 		Oid			types[2] = {OIDOID, TEXTOID};
@@ -807,7 +812,7 @@ privacy_protected_value(PG_FUNCTION_ARGS)
 		char	   *key_name = NULL;
 
 		vals[0] = ObjectIdGetDatum(relid);
-		vals[1] = CStringGetTextDatum(NameStr(*col));
+		vals[1] = CStringGetTextDatum(colname);
 		privacy_owner_begin(&scope);
 		rc = SPI_execute_with_args("SELECT context, key_name, deterministic, "
 								   "(SELECT a.atttypid FROM pg_catalog.pg_attribute a "
@@ -835,13 +840,13 @@ privacy_protected_value(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" of table \"%s\" is not a deterministically protected text column",
-							NameStr(*col), get_rel_name(relid)),
+							colname, get_rel_name(relid)),
 					 errhint("Equality lookups need privacy.protect_column(..., deterministic => true).")));
 		if (memo == NULL)
 			memo = fcinfo->flinfo->fn_extra =
 				MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LookupMemo));
 		memo->relid = relid;
-		namestrcpy(&memo->col, NameStr(*col));
+		namestrcpy(&memo->col, colname);
 		memo->context = context;
 		memo->key_name = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + strlen(key_name));
 		SET_VARSIZE(memo->key_name, VARHDRSZ + strlen(key_name));

@@ -54,7 +54,6 @@ static const char base32_chars[] = "abcdefghijklmnopqrstuvwxyz234567";
 typedef struct KeyedCallCache
 {
 	KeyRef		ref;			/* name -> key resolution (keys.c) */
-	bool		audited;		/* detokenize: audit row already written */
 } KeyedCallCache;
 
 /*
@@ -638,17 +637,6 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 	int			n = 0;
 	PrivacyKey *key;
 
-	if (decrypt && !cache->audited)
-	{
-		char	   *name = text_to_cstring(key_name);
-
-		/* One row per statement (per call site), not per row. */
-		privacy_audit("detokenize", name, NULL,
-					  "{\"function\": \"privacy.detokenize\", \"scope\": \"statement\"}");
-		cache->audited = true;
-		pfree(name);
-	}
-
 	n = privacy_token_count_digits(src, len);
 	if (n < TOKEN_MIN_DIGITS)
 		ereport(ERROR,
@@ -670,6 +658,9 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 	n = privacy_token_extract_digits(src, len, digits);
 
 	key = privacy_key_resolve(&cache->ref, key_name, KEY_PURPOSE_TOKENIZE);
+	/* counted for the statement's audit row (one row per statement and key) */
+	if (decrypt)
+		privacy_audit_detokenize(key->key_id);
 	ff1_crypt(token_cipher(key), NULL, 0, 10, digits, n, decrypt);
 
 	result = (text *) palloc(VARHDRSZ + len);
@@ -694,7 +685,7 @@ privacy_tokenize(PG_FUNCTION_ARGS)
 /*
  * privacy.detokenize(token text, key_name text DEFAULT 'token') RETURNS text
  *
- * Inverse of tokenize; audited once per statement.
+ * Inverse of tokenize; audited once per statement and key (src/audit.c).
  */
 Datum
 privacy_detokenize(PG_FUNCTION_ARGS)

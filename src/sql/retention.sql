@@ -344,21 +344,22 @@ END
 $$;
 COMMENT ON FUNCTION privacy._drop_retention_trigger(regclass) IS 'Drops a table''s retention trigger if it has one';
 
-CREATE OR REPLACE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
-                                      action text DEFAULT 'delete', expiry_column name DEFAULT 'expires_at')
-RETURNS int
+-- Checks, registry row, expiry column and its index of a retention policy
+-- about to be set; returns the previous policy (NULLs when there was none).
+-- The rows are re-stamped by set_retention (one transaction) or
+-- set_retention_online (batches).
+CREATE OR REPLACE FUNCTION privacy._retention_setup(tbl regclass, keep interval, since_column name,
+                                                   action text, expiry_column name)
+RETURNS privacy.retention_policies
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     kind     "char";
     typ      oid;
-    old      record;
-    n        bigint := 0;
+    old      privacy.retention_policies;
     expiry   text := pg_catalog.quote_ident(expiry_column);
-    since    text := pg_catalog.quote_ident(since_column);
     attnum   int2;
-    leaf     regclass;
 BEGIN
     SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     IF kind IS NULL OR kind NOT IN ('r', 'p') THEN
@@ -413,7 +414,45 @@ BEGIN
                       AND i.indkey[0] OPERATOR(pg_catalog.=) attnum AND i.indpred IS NULL) THEN
         EXECUTE pg_catalog.format('CREATE INDEX ON %s (%s)', tbl, expiry);
     END IF;
+    RETURN old;
+END
+$$;
+COMMENT ON FUNCTION privacy._retention_setup(regclass, interval, name, text, name) IS
+  'Checks and records a retention policy, adds and indexes its expiry column; returns the previous policy';
 
+-- The retention trigger of a table, for its current policy.
+CREATE OR REPLACE FUNCTION privacy._retention_create_trigger(tbl regclass, keep interval, since_column name,
+                                                            expiry_column name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format('CREATE TRIGGER zz_privacy_retention BEFORE INSERT OR UPDATE ON %s '
+                              'FOR EACH ROW EXECUTE FUNCTION privacy._retention_trigger(%L, %L%s)',
+                              tbl, expiry_column, keep,
+                              CASE WHEN since_column IS NULL THEN '' ELSE pg_catalog.format(', %L', since_column) END);
+END
+$$;
+COMMENT ON FUNCTION privacy._retention_create_trigger(regclass, interval, name, name) IS
+  'Creates a table''s retention trigger (expiry stamped on INSERT and UPDATE)';
+
+CREATE OR REPLACE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
+                                      action text DEFAULT 'delete', expiry_column name DEFAULT 'expires_at')
+RETURNS int
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind     "char";
+    old      privacy.retention_policies;
+    n        bigint := 0;
+    expiry   text := pg_catalog.quote_ident(expiry_column);
+    since    text := pg_catalog.quote_ident(since_column);
+    leaf     regclass;
+BEGIN
+    old := privacy._retention_setup(tbl, keep, since_column, action, expiry_column);
+    SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     PERFORM privacy._drop_retention_trigger(tbl);
     -- re-stamp existing rows (anonymized rows, stamped infinity, stay kept),
     -- partition by partition: ctids are unique within one table only
@@ -444,10 +483,7 @@ BEGIN
                      pg_catalog.format('%1$s IS NULL OR %1$s OPERATOR(pg_catalog.<>) ''infinity''', expiry), 10000);
         END IF;
     END LOOP;
-    EXECUTE pg_catalog.format('CREATE TRIGGER zz_privacy_retention BEFORE INSERT OR UPDATE ON %s '
-                              'FOR EACH ROW EXECUTE FUNCTION privacy._retention_trigger(%L, %L%s)',
-                              tbl, expiry_column, keep,
-                              CASE WHEN since_column IS NULL THEN '' ELSE pg_catalog.format(', %L', since_column) END);
+    PERFORM privacy._retention_create_trigger(tbl, keep, since_column, expiry_column);
     RETURN n::int;
 END
 $$;
@@ -619,7 +655,9 @@ GRANT EXECUTE ON FUNCTION privacy._retention_trigger() TO PUBLIC;
 -- are invoker-rights DDL or pure text.
 GRANT EXECUTE ON FUNCTION privacy._policy_write(regclass, interval, name, text, name),
     privacy._policy_remove(regclass), privacy._policy_text(interval, name, text),
-    privacy._drop_retention_trigger(regclass), privacy._masking_assignments(regclass) TO PUBLIC;
+    privacy._drop_retention_trigger(regclass), privacy._masking_assignments(regclass),
+    privacy._retention_setup(regclass, interval, name, text, name),
+    privacy._retention_create_trigger(regclass, interval, name, name) TO PUBLIC;
 -- PUBLIC: the purge runs it as each table's owner (invoker rights: it reads, with the owner's own
 -- rights, the rows given to it, and returns SQL text); _retention_keep_expiry is called by
 -- _batch_update with the rewriting owner's rights and only keeps each row's existing expiry.

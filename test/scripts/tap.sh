@@ -29,7 +29,7 @@ is() {
 # like <description> <got> <extended regex>
 like() {
     TAP_N=$((TAP_N + 1))
-    if printf '%s' "$2" | grep -q -E -- "$3"; then
+    if grep -E -- "$3" <<<"$2" >/dev/null; then
         echo "ok $TAP_N - $1"
     else
         echo "not ok $TAP_N - $1"; echo "#   got:      '$2'"; echo "#   expected to match: '$3'"

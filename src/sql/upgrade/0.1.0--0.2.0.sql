@@ -22,3 +22,7 @@ DROP FUNCTION IF EXISTS privacy._subject_holds_condition(regclass);
 DROP FUNCTION IF EXISTS privacy._subject_hold_condition(regclass, text);
 DROP FUNCTION IF EXISTS privacy.retention_report();
 DROP FUNCTION IF EXISTS privacy._retention_counts(regclass, name);
+
+-- protected_value's col argument is text in 0.2.0 (a name argument gave the
+-- result collation "C", so lookups never matched the column's index).
+DROP FUNCTION IF EXISTS privacy.protected_value(regclass, name, text);
