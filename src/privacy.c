@@ -12,7 +12,9 @@
 #include "utils/guc.h"
 
 #include "audit.h"
+#include "anonymize.h"
 #include "crypto.h"
+#include "fake.h"
 #include "keys.h"
 #include "mask.h"
 #include "protect.h"
@@ -40,5 +42,7 @@ _PG_init(void)
 	RetentionInit();
 	WorkerInit();
 	SubjectInit();
+	FakeInit();
+	AnonymizeInit();
 	MarkGUCPrefixReserved("privacy");
 }
