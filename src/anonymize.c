@@ -194,7 +194,7 @@ anon_prepare(Oid relid)
 	spi_query("SELECT r.col, r.expr, a.attnotnull FROM privacy._subject_mask_rules($1) r "
 			  "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) $1 "
 			  "AND a.attname OPERATOR(pg_catalog.=) r.col ORDER BY a.attnum", 1, &argtype, &arg);
-	MemoryContextSwitchTo(cxt); /* what follows outlives the SPI connections */
+	MemoryContextSwitchTo(cxt); /* what is kept outlives the SPI connections */
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -268,6 +268,7 @@ anon_prepare(Oid relid)
 			  "    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
 			  "    AND d.refobjid OPERATOR(pg_catalog.=) $1) "
 			  "ORDER BY 1", 1, &argtype, &arg);
+	MemoryContextSwitchTo(cxt);	/* (SPI calls return to their own context) */
 	{
 		uint64		nidx = SPI_processed;
 		SPITupleTable *idx = SPI_tuptable;
@@ -321,7 +322,6 @@ anon_prepare(Oid relid)
 
 		/* the data checks, as the table's owner */
 		privacy_role_scope_begin(t->owner, &scope);
-		MemoryContextSwitchTo(cxt);
 		forboth(lc, checks, lc2, indexes)
 		{
 			CHECK_FOR_INTERRUPTS();
@@ -354,11 +354,15 @@ anon_prepare(Oid relid)
 			spi_query("SELECT p.relid FROM pg_catalog.pg_partition_tree($1) p "
 					  "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
 					  "WHERE p.isleaf AND c.relkind OPERATOR(pg_catalog.=) 'r'", 1, &argtype, &arg);
+			MemoryContextSwitchTo(cxt);
 			for (i = 0; i < SPI_processed; i++)
 				t->leaves = lappend_oid(t->leaves, (Oid) strtoul(spi_text(i, 1), NULL, 10));
 		}
 		else
+		{
+			MemoryContextSwitchTo(cxt);
 			t->leaves = list_make1_oid(relid);
+		}
 		privacy_owner_end(&scope);
 	}
 	MemoryContextSwitchTo(cxt);
@@ -396,7 +400,7 @@ warn_unmasked_protected(Oid relid)
 static void
 anon_commit(AnonRun *run)
 {
-	TransactionId xid = GetTopTransactionIdIfAny();
+	TransactionId xid = GetCurrentTransactionIdIfAny();	/* (the xmin of our rows) */
 
 	if (TransactionIdIsValid(xid) &&
 		(run->nxids == 0 || run->xids[run->nxids - 1] != xid))
@@ -504,6 +508,7 @@ anon_table(AnonRun *run, AnonTable *t)
 							  SPI_OK_UPDATE, "mask a batch of rows");
 			n = SPI_processed;
 			privacy_owner_end(&scope);
+			pfree(DatumGetPointer(vals[2]));
 			total += n;
 			/* learn the rows per page (a range of nothing but dead rows: widen) */
 			density = n > 0 ? (double) n / (hi - lo) : (density > 0 ? density / 4 : 0);
