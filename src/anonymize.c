@@ -168,6 +168,7 @@ anon_prepare(Oid relid)
 	Datum		arg = ObjectIdGetDatum(relid);
 	StringInfoData sets;
 	StringInfoData notnull;
+	StringInfoData ciphertexts;
 	List	   *masked_cols = NIL;
 	List	   *masked_exprs = NIL;
 	uint64		i;
@@ -203,6 +204,7 @@ anon_prepare(Oid relid)
 						 "or privacy.mask_column).")));
 	initStringInfo(&sets);
 	initStringInfo(&notnull);
+	initStringInfo(&ciphertexts);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		char	   *col = pstrdup(quote_identifier(spi_text(i, 1)));
@@ -244,6 +246,20 @@ anon_prepare(Oid relid)
 				 errhint("Keys stay as they are in a masked copy: mask the attributes, not the keys, "
 						 "or make the foreign key ON UPDATE CASCADE and mask only the referenced column.")));
 	}
+
+	/*
+	 * protected (encrypted) masked columns: the rule sees the stored
+	 * ciphertext, as in the masked views, and the protection trigger encrypts
+	 * what it yields; a rule keeping the ciphertext format (fake_phone,
+	 * partial, ...) would yield values that no longer decrypt: refused below
+	 */
+	spi_query("SELECT r.expr FROM privacy._subject_mask_rules($1) r JOIN privacy.protected_columns p "
+			  "ON p.tbl OPERATOR(pg_catalog.=) $1 AND p.col OPERATOR(pg_catalog.=) r.col ORDER BY r.col",
+			  1, &argtype, &arg);
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+		appendStringInfo(&ciphertexts, "%sprivacy.is_ciphertext((%s))",
+						 ciphertexts.len > 0 ? " OR " : "", spi_text(i, 1));
 
 	/* unique indexes over masked columns (expression indexes cannot be checked) */
 	spi_query("SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, i.indexprs IS NOT NULL, "
@@ -347,6 +363,21 @@ anon_prepare(Oid relid)
 						(errcode(ERRCODE_NOT_NULL_VIOLATION),
 						 errmsg("cannot anonymize table %s: a masking rule gives NULL to a NOT NULL column", t->name),
 						 errdetail("Nothing was changed.")));
+		}
+		if (ciphertexts.len > 0)
+		{
+			privacy_spi_check(SPI_execute(psprintf("SELECT 1 FROM %s%s t WHERE %s LIMIT 1",
+												   t->relkind == RELKIND_RELATION ? "ONLY " : "",
+												   t->name, ciphertexts.data), true, 1),
+							  SPI_OK_SELECT, "check protected columns");
+			if (SPI_processed > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot anonymize table %s: a masking rule of an encrypted column keeps the ciphertext format", t->name),
+						 errdetail("Masking rules see what is stored, the ciphertext; what they yield is encrypted again, "
+								   "so a rule must yield a new value, not an altered ciphertext. Nothing was changed."),
+						 errhint("Use a rule such as privacy.pseudonymize(col), privacy.fake_email(col) or MASKED WITH VALUE '...' "
+								 "on an encrypted column.")));
 		}
 		/* the tables whose rows change: the table, or the leaves of its partition tree */
 		if (t->relkind == RELKIND_PARTITIONED_TABLE)
