@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
@@ -501,8 +502,8 @@ anon_table(AnonRun *run, AnonTable *t)
 		OwnerScope	scope;
 
 		/* pages at the start: row versions written later are the run's own */
-		rel = RelationIdGetRelation(leaf);
-		if (!RelationIsValid(rel))
+		rel = try_table_open(leaf, AccessShareLock);
+		if (rel == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("table with OID %u was dropped during the run", leaf)));
@@ -512,7 +513,7 @@ anon_table(AnonRun *run, AnonTable *t)
 		leafname = MemoryContextStrdup(run->cxt,
 									   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 																  RelationGetRelationName(rel)));
-		RelationClose(rel);
+		table_close(rel, NoLock);
 		sql = MemoryContextStrdup(run->cxt,
 								  psprintf("UPDATE ONLY %s t SET %s WHERE ctid OPERATOR(pg_catalog.>=) $1 "
 										   "AND ctid OPERATOR(pg_catalog.<) $2 "

@@ -31,14 +31,14 @@ CREATE OR REPLACE FUNCTION privacy.fake_email(value pg_catalog.text)
     AS 'MODULE_PATHNAME', 'privacy_fake_email'
     LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.fake_email(pg_catalog.text) IS
-  'Fake e-mail address at example.com, example.net or example.org (reserved domains), unique per value (keyed by the pseudonym key)';
+  'Fake e-mail address given.family.tag at example.com, example.net or example.org (reserved domains); about 2^54 addresses, so distinct values get distinct addresses (keyed by the pseudonym key)';
 
 CREATE OR REPLACE FUNCTION privacy.fake_email(value pg_catalog.text, domain pg_catalog.text)
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_fake_email'
     LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.fake_email(pg_catalog.text, pg_catalog.text) IS
-  'Fake e-mail address at the given domain, unique per value (keyed by the pseudonym key)';
+  'Fake e-mail address given.family.tag at the given domain; distinct values get distinct addresses (keyed by the pseudonym key)';
 
 CREATE OR REPLACE FUNCTION privacy.fake_phone(value pg_catalog.text)
     RETURNS pg_catalog.text
