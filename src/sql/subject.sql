@@ -495,13 +495,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use access, erasure, rectification, restriction, objection or portability.';
     END IF;
-    BEGIN
-        deadline := pg_catalog.current_setting('privacy.request_deadline')::pg_catalog.interval;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-        RAISE EXCEPTION 'invalid value for privacy.request_deadline: "%"',
-                        pg_catalog.current_setting('privacy.request_deadline')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Set it to an interval, e.g. ''30 days''.';
-    END;
+    -- checked when set (GUC check hook): always an interval here
+    deadline := pg_catalog.current_setting('privacy.request_deadline')::pg_catalog.interval;
     INSERT INTO privacy.requests (subject, kind, received, due, opened_by)
     VALUES (subject, kind, COALESCE(received, pg_catalog.now()),
             COALESCE(received, pg_catalog.now()) OPERATOR(pg_catalog.+) deadline, session_user)
