@@ -228,7 +228,7 @@ anon_prepare(Oid relid)
 			  " (f.conrelid OPERATOR(pg_catalog.=) $1 AND EXISTS (SELECT 1 FROM privacy._subject_mask_rules($1) r "
 			  "   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) r.col "
 			  "   WHERE a.attnum OPERATOR(pg_catalog.=) ANY (f.conkey)))"
-			  " OR (f.confrelid OPERATOR(pg_catalog.=) $1 AND f.confupdtype NOT IN ('c', 'n', 'd') "
+			  " OR (f.confrelid OPERATOR(pg_catalog.=) $1 AND f.confupdtype OPERATOR(pg_catalog.<>) ALL ('{c,n,d}'::pg_catalog.\"char\"[]) "
 			  "   AND EXISTS (SELECT 1 FROM privacy._subject_mask_rules($1) r "
 			  "   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) r.col "
 			  "   WHERE a.attnum OPERATOR(pg_catalog.=) ANY (f.confkey)))) "

@@ -2,7 +2,7 @@
 -- transaction (the committed batches, anonymize_database on the demo schema
 -- and two sessions are in test/scripts/anonymize.sh).
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 
 CREATE TEMP TABLE people AS
   SELECT g, 'user' || g || '@mail.test' AS email, 'Person ' || g AS name,
@@ -136,6 +136,23 @@ SELECT privacy.mask_column('fake_unique_t', 'code', 'privacy.fake_city(code)');
 SELECT throws_ok($$CALL privacy.anonymize_table('fake_unique_t')$$, '23505', NULL,
                  'a masking rule that would duplicate values of a unique column is refused');
 SELECT is((SELECT count(*) FROM fake_unique_t WHERE code LIKE 'code-%'), 50::bigint, 'nothing was changed');
+
+-- Foreign keys: a masked key must cascade to the rows that reference it
+CREATE TABLE fake_parent (email text PRIMARY KEY, name text);
+CREATE TABLE fake_child (id int PRIMARY KEY, email text REFERENCES fake_parent);
+INSERT INTO fake_parent SELECT email, name FROM people WHERE g <= 20;
+INSERT INTO fake_child SELECT g, email FROM people WHERE g <= 20;
+SELECT privacy.mask_column('fake_parent', 'email', 'privacy.fake_email(email)');
+SELECT throws_like($$CALL privacy.anonymize_table('fake_parent')$$, '%foreign key fake_child_email_fkey%',
+                   'a masked key referenced by a foreign key without ON UPDATE CASCADE is refused');
+ALTER TABLE fake_child DROP CONSTRAINT fake_child_email_fkey,
+    ADD FOREIGN KEY (email) REFERENCES fake_parent ON UPDATE CASCADE;
+SELECT lives_ok($$CALL privacy.anonymize_table('fake_parent')$$, 'with ON UPDATE CASCADE it runs');
+SELECT is((SELECT count(*) FROM fake_child c JOIN fake_parent p USING (email) WHERE email LIKE '%@example.___'),
+          20::bigint, 'the referencing rows follow their masked keys');
+SELECT privacy.mask_column('fake_child', 'email', 'privacy.fake_email(email)');
+SELECT throws_like($$CALL privacy.anonymize_table('fake_child')$$, '%masking rules change a column of foreign key%',
+                   'a masked foreign key column is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
