@@ -262,7 +262,11 @@ anon_prepare(Oid relid)
 		appendStringInfo(&ciphertexts, "%sprivacy.is_ciphertext((%s))",
 						 ciphertexts.len > 0 ? " OR " : "", spi_text(i, 1));
 
-	/* unique indexes over masked columns (expression indexes cannot be checked) */
+	/*
+	 * unique indexes over masked columns: key columns, or columns their
+	 * expressions and predicates depend on (expression indexes cannot be
+	 * checked)
+	 */
 	spi_query("SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, i.indexprs IS NOT NULL, "
 			  "pg_catalog.pg_get_expr(i.indpred, i.indrelid), "
 #if PG_VERSION_NUM >= 150000
@@ -276,14 +280,17 @@ anon_prepare(Oid relid)
 			  "    AND a.attnum OPERATOR(pg_catalog.=) k.att "
 			  "  WHERE k.n OPERATOR(pg_catalog.<=) i.indnkeyatts) "
 			  "FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisunique "
-			  "AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+			  "AND (EXISTS (SELECT 1 FROM privacy._subject_mask_rules($1) r JOIN pg_catalog.pg_attribute a "
+			  "  ON a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) r.col "
+			  "  WHERE a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey::pg_catalog.int2[])) "
+			  "OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
 			  "  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) $1 "
 			  "   AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid "
 			  "  JOIN privacy._subject_mask_rules($1) r ON r.col OPERATOR(pg_catalog.=) a.attname "
 			  "  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
 			  "    AND d.objid OPERATOR(pg_catalog.=) i.indexrelid "
 			  "    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
-			  "    AND d.refobjid OPERATOR(pg_catalog.=) $1) "
+			  "    AND d.refobjid OPERATOR(pg_catalog.=) $1)) "
 			  "ORDER BY 1", 1, &argtype, &arg);
 	MemoryContextSwitchTo(cxt);	/* (SPI calls return to their own context) */
 	{
@@ -383,7 +390,7 @@ anon_prepare(Oid relid)
 		/* the tables whose rows change: the table, or the leaves of its partition tree */
 		if (t->relkind == RELKIND_PARTITIONED_TABLE)
 		{
-			spi_query("SELECT p.relid FROM pg_catalog.pg_partition_tree($1) p "
+			spi_query("SELECT p.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1) p "
 					  "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid "
 					  "WHERE p.isleaf AND c.relkind OPERATOR(pg_catalog.=) 'r'", 1, &argtype, &arg);
 			MemoryContextSwitchTo(cxt);
