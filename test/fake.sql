@@ -2,7 +2,7 @@
 -- transaction (the committed batches, anonymize_database on the demo schema
 -- and two sessions are in test/scripts/anonymize.sh).
 BEGIN;
-SELECT plan(56);
+SELECT plan(59);
 
 CREATE TEMP TABLE people AS
   SELECT g, 'user' || g || '@mail.test' AS email, 'Person ' || g AS name,
@@ -136,6 +136,22 @@ SELECT privacy.mask_column('fake_unique_t', 'code', 'privacy.fake_city(code)');
 SELECT throws_like($$CALL privacy.anonymize_table('fake_unique_t')$$, '%would give two rows the same key in unique index public.fake_unique_t_code_key',
                    'a masking rule that would duplicate values of a unique column is refused by the check');
 SELECT is((SELECT count(*) FROM fake_unique_t WHERE code LIKE 'code-%'), 50::bigint, 'nothing was changed');
+
+-- NOT NULL columns and encrypted columns
+CREATE TABLE fake_nn (id int PRIMARY KEY, phone text NOT NULL, note text);
+INSERT INTO fake_nn SELECT g, phone, 'x' FROM people WHERE g <= 10;
+SECURITY LABEL FOR privacy ON COLUMN fake_nn.phone IS 'MASKED WITH VALUE NULL';
+SELECT throws_like($$CALL privacy.anonymize_table('fake_nn')$$, '%gives NULL to a NOT NULL column%',
+                   'a rule giving NULL to a NOT NULL column is refused first');
+SELECT privacy.protect_column('fake_nn', 'phone');
+SELECT privacy.mask_column('fake_nn', 'phone', 'privacy.fake_phone(phone)');
+SELECT throws_like($$CALL privacy.anonymize_table('fake_nn')$$, '%keeps the ciphertext format%',
+                   'a rule altering the ciphertext of an encrypted column is refused first');
+SELECT privacy.mask_column('fake_nn', 'phone', 'privacy.pseudonymize(phone)');
+CALL privacy.anonymize_table('fake_nn');
+SELECT is((SELECT count(*) FROM fake_nn f JOIN fake_nn_decrypted d USING (id)
+            WHERE privacy.is_ciphertext(f.phone) AND d.phone LIKE 'ps\_%'), 10::bigint,
+          'an encrypted column stays encrypted and holds the encrypted masked values');
 
 -- Partitioned tables: every partition, the unique constraint of the parent checked
 CREATE TABLE fake_ev (id int, at date, email text, PRIMARY KEY (id, at), UNIQUE (email, at)) PARTITION BY RANGE (at);
