@@ -177,7 +177,7 @@ SELECT is(jsonb_array_length(privacy.export_subject('1')->'consents'), 2, 'conse
 SELECT is(jsonb_array_length(privacy.export_subject('1')->'requests'), 2, 'requests exported');
 SELECT is((SELECT count(*) FROM privacy.audit_log WHERE action = 'export_subject' AND subject = '1'
              AND acting_role = 'subj_dpo'), 2::bigint, 'every export is audited with its caller');
-SELECT alike(privacy.export_subject_html('1'), '%<h1>Personal data held about 1</h1>%Zo%One%', 'HTML copy');
+SELECT alike(privacy.export_subject_html('1'), '%<h1>Your personal data</h1>%reference <strong>1</strong>%Zo%One%', 'HTML copy');
 SELECT is(privacy.export_subject('nobody-at-all')->'data', '{}', 'an unknown subject has no data');
 
 -- ---- erasure without masking rules: an anonymization it needs is refused clearly
