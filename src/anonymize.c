@@ -56,6 +56,8 @@ PG_FUNCTION_INFO_V1(privacy_anonymize_table);
 PG_FUNCTION_INFO_V1(privacy_anonymize_database);
 
 #define ALLOW_GUC "privacy.allow_static_masking"
+/* work_mem (kB) of the checks before a run, at least. */
+#define CHECK_WORK_MEM 131072
 /* Seconds between two progress NOTICEs of one table. */
 #define PROGRESS_EVERY 2.0
 
@@ -344,8 +346,14 @@ anon_prepare(Oid relid)
 		}
 		privacy_owner_end(&scope);
 
-		/* the data checks, as the table's owner */
+		/*
+		 * the data checks, as the table's owner; the GROUP BY of a unique
+		 * index over a big table spills to disk under a small work_mem
+		 */
 		privacy_role_scope_begin(t->owner, &scope);
+		if (work_mem < CHECK_WORK_MEM)
+			(void) set_config_option("work_mem", CppAsString2(CHECK_WORK_MEM), PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		forboth(lc, checks, lc2, indexes)
 		{
 			CHECK_FOR_INTERRUPTS();
