@@ -2,7 +2,8 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject fake anonymize
+MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject \
+              crypto_parse token_parse label_parse fake anonymize
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
@@ -61,9 +62,14 @@ src/fake_data.h: src/data/generate.sh $(wildcard src/data/*.txt)
 	sh src/data/generate.sh > $@.tmp && mv $@.tmp $@
 src/fake.o: src/fake_data.h
 
-.PHONY: test demo bench
+.PHONY: test demo bench fuzz
 test:
 	bash scripts/test.sh
+
+# libFuzzer targets of the parsers (test/fuzz/), FUZZ_SECONDS each; no server needed.
+FUZZ_SECONDS ?= 300
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/scripts/fuzz.sh
 
 demo:
 	bash scripts/demo.sh

@@ -1,5 +1,6 @@
 /*
- * util.c — owner scope for catalog bookkeeping, base64, small text helpers.
+ * util.c — owner scope for catalog bookkeeping, small text helpers.
+ * (base64 is in crypto_parse.c.)
  */
 #include "postgres.h"
 
@@ -11,6 +12,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -88,7 +90,18 @@ privacy_owner_end(OwnerScope *scope)
 	SetUserIdAndSecContext(scope->save_userid, scope->save_sec_context);
 }
 
-/* Owner of relation relid (an error when it no longer exists). */
+/* Does roleid own relation relid (directly or through membership)? */
+bool
+privacy_owns_relation(Oid relid, Oid roleid)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(RelationRelationId, relid, roleid);
+#else
+	return pg_class_ownercheck(relid, roleid);
+#endif
+}
+
+/* Owner of relation relid; an error if it does not exist. */
 Oid
 privacy_relation_owner(Oid relid)
 {
@@ -104,6 +117,53 @@ privacy_relation_owner(Oid relid)
 	return owner;
 }
 
+/* Schema-qualified, quoted name of relation relid. */
+char *
+privacy_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+/* Type and typmod of column col of relid; an error if there is no such column. */
+void
+privacy_column_type(Oid relid, const char *col, Oid *typid, int32 *typmod)
+{
+	AttrNumber	attnum = get_attnum(relid, col);
+	Oid			collid;
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
+	get_atttypetypmodcoll(relid, attnum, typid, typmod, &collid);
+}
+
+/*
+ * Pass a utility statement on to the previous ProcessUtility hook, or to the
+ * standard one: the tail of every utility hook of privacy.
+ */
+void
+privacy_next_utility(ProcessUtility_hook_type prev, PlannedStmt *pstmt, const char *queryString,
+#if PG_VERSION_NUM >= 140000
+					 bool readOnlyTree,
+#endif
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev)
+		prev(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+			 readOnlyTree,
+#endif
+			 context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+								readOnlyTree,
+#endif
+								context, params, queryEnv, dest, qc);
+}
+
 /* Refuse callers that do not own the table (or that no longer exists). */
 void
 privacy_require_table_owner(Oid relid)
@@ -114,14 +174,60 @@ privacy_require_table_owner(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-#if PG_VERSION_NUM >= 160000
-	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-	if (!pg_class_ownercheck(relid, GetUserId()))
-#endif
+	if (!privacy_owns_relation(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", name)));
+}
+
+/*
+ * Run one statement as role, in a security-restricted operation with
+ * search_path pinned (privacy_role_scope_begin): the one way privacy runs SQL
+ * as the extension owner or as a table's owner.  The SPI result code must be
+ * expected (privacy_spi_check).  When ncols > 0, the first ncols columns of
+ * the first row are copied into out/outnull (all NULL when there is no row)
+ * in the caller's memory context, and their types into outtypes (may be
+ * NULL).  Returns the number of rows processed.
+ */
+uint64
+privacy_exec_as(Oid role, const char *sql, int nargs, Oid *types, Datum *vals,
+				const char *nulls, bool read_only, int expected,
+				int ncols, Datum *out, bool *outnull, Oid *outtypes)
+{
+	OwnerScope	scope;
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		n;
+	int			i;
+
+	privacy_role_scope_begin(role, &scope);
+	privacy_spi_check(SPI_execute_with_args(sql, nargs, types, vals, nulls, read_only, 0),
+					  expected, "run a statement as the owner");
+	n = SPI_processed;
+	for (i = 0; i < ncols; i++)
+	{
+		bool		isnull = true;
+		Datum		d = (Datum) 0;
+		Oid			typid = SPI_tuptable ? SPI_gettypeid(SPI_tuptable->tupdesc, i + 1) : InvalidOid;
+
+		if (n > 0)
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		if (!isnull)
+		{
+			int16		typlen;
+			bool		typbyval;
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			get_typlenbyval(typid, &typlen, &typbyval);
+			d = datumCopy(d, typbyval, typlen);
+			MemoryContextSwitchTo(old);
+		}
+		out[i] = d;
+		outnull[i] = isnull;
+		if (outtypes)
+			outtypes[i] = typid;
+	}
+	privacy_owner_end(&scope);
+	return n;
 }
 
 /* Raise an internal error unless an SPI call returned what was expected. */
@@ -137,103 +243,6 @@ char *
 privacy_calling_role(void)
 {
 	return GetUserNameFromId(GetUserId(), false);
-}
-
-static const char b64_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Length of the base64 encoding of srclen bytes. */
-int
-privacy_b64_enc_len(int srclen)
-{
-	return (srclen + 2) / 3 * 4;
-}
-
-/* Encode len bytes into dst (privacy_b64_enc_len(len) bytes); returns that length. */
-int
-privacy_b64_encode(const uint8 *src, int len, char *dst)
-{
-	char	   *p = dst;
-	int			i;
-
-	for (i = 0; i + 2 < len; i += 3)
-	{
-		uint32		v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
-
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = b64_alphabet[(v >> 6) & 63];
-		*p++ = b64_alphabet[v & 63];
-	}
-	if (i < len)
-	{
-		uint32		v = src[i] << 16;
-
-		if (i + 1 < len)
-			v |= src[i + 1] << 8;
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = (i + 1 < len) ? b64_alphabet[(v >> 6) & 63] : '=';
-		*p++ = '=';
-	}
-	return p - dst;
-}
-
-/* Value of one base64 character, or -1. */
-static inline int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode canonical padded base64 of len characters into dst (at least
- * len / 4 * 3 bytes).  Returns the decoded length, or -1 if the input is not
- * canonical base64.
- */
-int
-privacy_b64_decode(const char *src, int len, uint8 *dst)
-{
-	uint8	   *p = dst;
-	int			i;
-
-	if (len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i += 4)
-	{
-		int			a = b64_value(src[i]);
-		int			b = b64_value(src[i + 1]);
-		int			c = b64_value(src[i + 2]);
-		int			d = b64_value(src[i + 3]);
-		bool		last = (i + 4 == len);
-
-		if (a < 0 || b < 0)
-			return -1;
-		if (c < 0 || d < 0)
-		{
-			/* padding only at the very end: "xx==" or "xxx=" */
-			if (!last || src[i + 3] != '=' || (c < 0 && src[i + 2] != '='))
-				return -1;
-			*p++ = (a << 2) | (b >> 4);
-			if (c >= 0)
-				*p++ = ((b & 15) << 4) | (c >> 2);
-			break;
-		}
-		*p++ = (a << 2) | (b >> 4);
-		*p++ = ((b & 15) << 4) | (c >> 2);
-		*p++ = ((c & 3) << 6) | d;
-	}
-	return p - dst;
 }
 
 /* text argument as a C string, refusing anything longer than maxlen bytes. */
