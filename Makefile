@@ -62,6 +62,11 @@ src/fake_data.h: src/data/generate.sh $(wildcard src/data/*.txt)
 	sh src/data/generate.sh > $@.tmp && mv $@.tmp $@
 src/fake.o: src/fake_data.h
 
+# The number of pg_regress tests (scripts/test.sh checks that each gave a result).
+.PHONY: regress-count
+regress-count:
+	@echo $(words $(REGRESS))
+
 .PHONY: test demo bench fuzz
 test:
 	bash scripts/test.sh

@@ -271,11 +271,7 @@ anon_prepare(Oid relid)
 	 */
 	spi_query("SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, i.indexprs IS NOT NULL, "
 			  "pg_catalog.pg_get_expr(i.indpred, i.indrelid), "
-#if PG_VERSION_NUM >= 150000
 			  "i.indnullsnotdistinct, "
-#else
-			  "false, "
-#endif
 			  "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ',' ORDER BY k.n) "
 			  "   FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(att, n) "
 			  "   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
