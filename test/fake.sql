@@ -144,7 +144,7 @@ SECURITY LABEL FOR privacy ON COLUMN fake_nn.phone IS 'MASKED WITH VALUE NULL';
 SELECT throws_like($$CALL privacy.anonymize_table('fake_nn')$$, '%gives NULL to a NOT NULL column%',
                    'a rule giving NULL to a NOT NULL column is refused first');
 SELECT privacy.protect_column('fake_nn', 'phone');
-SELECT privacy.mask_column('fake_nn', 'phone', 'privacy.fake_phone(phone)');
+SELECT privacy.mask_column('fake_nn', 'phone', 'pg_catalog.concat(phone, '''')');  -- the ciphertext itself
 SELECT throws_like($$CALL privacy.anonymize_table('fake_nn')$$, '%keeps the ciphertext format%',
                    'a rule altering the ciphertext of an encrypted column is refused first');
 SELECT privacy.mask_column('fake_nn', 'phone', 'privacy.pseudonymize(phone)');
