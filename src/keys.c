@@ -88,8 +88,10 @@ static const char *const use_label[KEY_USE_COUNT] = {
 	"privacy/v1/blind-index-hmac-sha256",
 	"privacy/v1/pseudonym-hmac-sha256",
 	"privacy/v1/ff1-aes-256",
+	"privacy/v1/fake-siphash-2-4",
+	"privacy/v1/fake-ff1-aes-256",
 };
-static const int use_len[KEY_USE_COUNT] = {32, 64, 32, 32, 32};
+static const int use_len[KEY_USE_COUNT] = {32, 64, 32, 32, 32, 16, 32};
 
 static const char *const purpose_names[] = {
 	"encrypt", "deterministic", "pseudonymize", "tokenize"
@@ -746,7 +748,8 @@ purpose_uses(KeyPurpose purpose, KeyUse use)
 		case KEY_PURPOSE_DETERMINISTIC:
 			return use == KEY_USE_SIV;
 		case KEY_PURPOSE_PSEUDONYMIZE:
-			return use == KEY_USE_BLIND_INDEX || use == KEY_USE_PSEUDONYM;
+			return use == KEY_USE_BLIND_INDEX || use == KEY_USE_PSEUDONYM ||
+				use == KEY_USE_FAKE || use == KEY_USE_FAKE_FF1;
 		case KEY_PURPOSE_TOKENIZE:
 			return use == KEY_USE_FF1;
 	}

@@ -13,7 +13,9 @@
 #include "utils/guc.h"
 
 #include "audit.h"
+#include "anonymize.h"
 #include "crypto.h"
+#include "fake.h"
 #include "keys.h"
 #include "mask.h"
 #include "protect.h"
@@ -41,5 +43,7 @@ _PG_init(void)
 	RetentionInit();
 	WorkerInit();
 	SubjectInit();
+	FakeInit();
+	AnonymizeInit();
 	MarkGUCPrefixReserved("privacy");
 }

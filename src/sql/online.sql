@@ -138,6 +138,8 @@ BEGIN
         WHILE lo OPERATOR(pg_catalog.<) pages LOOP
             -- no SET clause on a procedure that commits: pin search_path per transaction
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            -- a conversion keeps each row's retention expiry (the flag ends with the transaction)
+            PERFORM privacy._retention_keep_expiry(st.operation OPERATOR(pg_catalog.<>) 'restamp');
             EXECUTE pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.>=) $1 '
                                       'AND ctid OPERATOR(pg_catalog.<) $2 AND (%s)',
                                       part::pg_catalog.regclass, set_clause, pred)
@@ -169,6 +171,7 @@ BEGIN
             EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(ctid) FROM (SELECT ctid FROM ONLY %s WHERE %s LIMIT %s) s',
                                       part::pg_catalog.regclass, pred, batch) INTO ids;
             EXIT WHEN ids IS NULL;
+            PERFORM privacy._retention_keep_expiry(st.operation OPERATOR(pg_catalog.<>) 'restamp');
             EXECUTE pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1) AND (%s)',
                                       part::pg_catalog.regclass, set_clause, pred) USING ids;
             GET DIAGNOSTICS n = ROW_COUNT;
