@@ -2,11 +2,11 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject
+MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject citus
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
-SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql \
+SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql src/sql/citus.sql \
                 src/sql/crypto.sql src/sql/protect.sql src/sql/mask.sql \
                 src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql \
                 src/sql/subject.sql
@@ -56,9 +56,13 @@ $(UPGRADE_built): $(UPGRADE_PRELUDE) $(SQL_FRAGMENTS) privacy.control
 	  echo; echo "-- ---- $(UPGRADE_PRELUDE) ----"; cat $(UPGRADE_PRELUDE); \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
-.PHONY: test demo bench
+.PHONY: test test-citus demo bench
 test:
 	bash scripts/test.sh
+
+# Citus suite (not part of `make test`): CITUS_SRC names the Citus source archive.
+test-citus:
+	CITUS_SRC="$(CITUS_SRC)" bash scripts/test_citus.sh
 
 demo:
 	bash scripts/demo.sh

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "crypto.h"
 #include "keys.h"
 #include "mask.h"
@@ -40,5 +41,6 @@ _PG_init(void)
 	RetentionInit();
 	WorkerInit();
 	SubjectInit();
+	CitusInit();
 	MarkGUCPrefixReserved("privacy");
 }

@@ -33,6 +33,7 @@
 #include "utils/rel.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "crypto.h"
 #include "keys.h"
 #include "protect.h"
@@ -620,6 +621,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 	char	   *qtbl;
 	char	   *qcol = (char *) quote_identifier(col);
 	char	   *qctx;
+	const char *citus_kind;
 	StringInfoData sql;
 
 	if (relname == NULL)
@@ -656,18 +658,39 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 
 	/* the UPDATE itself runs with the caller's rights */
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
-					 "%s, %s, %d)",
-					 quote_literal_cstr(qtbl),
-					 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
-					 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
-					 batch);
+	citus_kind = privacy_citus_table_kind(relid);
+	if (citus_kind && strcmp(citus_kind, "distributed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("privacy.reencrypt is not supported on the Citus %s table \"%s\"", citus_kind, relname),
+				 errdetail("Randomized encryption runs once per placement, so the copies of a row would differ."),
+				 errhint("Re-encrypt on a distributed table, or decrypt and re-insert the rows.")));
 	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
-	rc = SPI_execute(sql.data, false, 0);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not re-encrypt: %s", SPI_result_code_string(rc));
-	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (citus_kind)
+	{
+		/* Citus: one UPDATE pushed down to every shard, in its 2PC transaction */
+		appendStringInfo(&sql,
+						 "UPDATE %s SET %s = privacy._reencrypt_shard_value(%s, %s) "
+						 "WHERE privacy._needs_reencrypt_shard(%s)",
+						 qtbl, qcol, qcol, qctx, qcol);
+		rc = SPI_execute(sql.data, false, 0);
+		privacy_spi_check(rc, SPI_OK_UPDATE, "re-encrypt");
+		count = (int64) SPI_processed;
+	}
+	else
+	{
+		appendStringInfo(&sql,
+						 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
+						 "%s, %s, %d)",
+						 quote_literal_cstr(qtbl),
+						 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
+						 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
+						 batch);
+		rc = SPI_execute(sql.data, false, 0);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not re-encrypt: %s", SPI_result_code_string(rc));
+		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 	SPI_finish();
 
 	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,

@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "retention.h"
 #include "util.h"
 
@@ -1155,6 +1156,16 @@ purge_table(PurgeRun *run)
 		return "failed";
 	}
 	run->table = MemoryContextStrdup(run->cxt, run->table);
+	if (privacy_citus_table_kind(run->p->relid) != NULL)
+	{
+		/* physical-order batches do not reach the shards: refuse, never a silent 0 */
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("could not purge table %s: purge is not supported on the Citus %s table", run->table,
+						privacy_citus_table_kind(run->p->relid)),
+				 errhint("Drop its retention policy and delete expired rows with DELETE ... WHERE, which Citus runs on every shard.")));
+		return "failed";
+	}
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(run->p->relid));
 	if (!HeapTupleIsValid(tup))
 		return "failed";

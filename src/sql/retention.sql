@@ -178,6 +178,8 @@ BEGIN
         RAISE EXCEPTION 'cannot set a retention policy on "%"', tbl
             USING ERRCODE = 'wrong_object_type', DETAIL = 'Only tables can have a retention policy.';
     END IF;
+    PERFORM privacy._citus_refuse(tbl, 'privacy.set_retention',
+        'Delete expired rows with DELETE ... WHERE <time column> < now() - <period>, which Citus runs on every shard.');
     IF keep IS NULL OR keep OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
         RAISE EXCEPTION 'retention period must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# make test-citus: build Citus from the source archive $CITUS_SRC (cached
+# outside the clone, see scripts/citus_build.sh), build and install privacy,
+# start a coordinator and two workers on 127.0.0.1 with
+# shared_preload_libraries = 'citus,privacy' and one shared master key,
+# register the workers, create the extensions on the coordinator, run the
+# pgTAP files test/citus/*.sql against the coordinator, stop the nodes and
+# print "N passed, N failed".  Not part of `make test`.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/citus_build.sh"
+cd "$ROOT_DIR"
+
+PGCONFIG_BIN=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+DB=privacy_citus
+NODES=()          # "dir port" of every node, coordinator first
+
+ensure_packages
+build_install || { echo "0 passed, 1 failed"; exit 1; }
+citus_build_install "$PGCONFIG_BIN" || { echo "0 passed, 1 failed"; exit 1; }
+
+# Stop every node we started.
+stop_nodes() {
+    local n
+    for n in "${NODES[@]}"; do
+        CLUSTER_DIR=${n% *}
+        stop_cluster
+    done
+    NODES=()
+}
+
+KEY_DIR=$(mktemp -d /tmp/privacy-citus-key-XXXXXX)
+chmod 700 "$KEY_DIR"
+# one master key for the whole cluster (64 hex characters, mode 0600)
+od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$KEY_DIR/master.key"
+[ "$(id -u)" -eq 0 ] && chown -R postgres "$KEY_DIR"
+chmod 600 "$KEY_DIR/master.key"
+trap 'stop_nodes; rm -rf "$KEY_DIR"' EXIT
+
+settings=(
+    "listen_addresses = '127.0.0.1'"
+    "shared_preload_libraries = 'citus,privacy'"
+    "privacy.master_key_file = '$KEY_DIR/master.key'"
+    "citus.node_conninfo = 'sslmode=disable'"
+    "max_prepared_transactions = 20"
+    "privacy.purge_interval = '1s'"
+    "privacy.purge_databases = '$DB'"
+)
+for name in coordinator worker1 worker2; do
+    start_cluster "${settings[@]}" || { echo "0 passed, 1 failed"; exit 1; }
+    trap 'stop_nodes; rm -rf "$KEY_DIR"' EXIT
+    NODES+=("$CLUSTER_DIR $PGPORT")
+    echo "== $name: port $PGPORT"
+done
+COORD_DIR=${NODES[0]% *}; COORD_PORT=${NODES[0]#* }
+W1_PORT=${NODES[1]#* }; W2_PORT=${NODES[2]#* }
+
+# psql on one node (by port) over TCP, as postgres
+node_psql() {
+    local port=$1; shift
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
+}
+
+for n in "${NODES[@]}"; do
+    port=${n#* }
+    node_psql "$port" -d postgres -c "CREATE DATABASE $DB" &&
+    node_psql "$port" -d $DB -c "CREATE EXTENSION citus" ||
+        { echo "0 passed, 1 failed"; exit 1; }
+done
+node_psql "$COORD_PORT" -d $DB -v w1="$W1_PORT" -v w2="$W2_PORT" -v c="$COORD_PORT" <<'SQL' ||
+SELECT citus_set_coordinator_host('127.0.0.1', :c);
+SELECT citus_add_node('127.0.0.1', :w1);
+SELECT citus_add_node('127.0.0.1', :w2);
+CREATE EXTENSION pgtap;
+CREATE EXTENSION pgcrypto;
+CREATE EXTENSION privacy;
+SQL
+    { echo "0 passed, 1 failed"; echo "could not set up the Citus cluster"; tail -30 "$COORD_DIR/server.log"; exit 1; }
+[ -f test/citus/setup.sql ] && { node_psql "$COORD_PORT" -d $DB -f test/citus/setup.sql >/dev/null ||
+    { echo "0 passed, 1 failed"; exit 1; }; }
+
+passed=0
+failed=0
+# Count TAP-style "ok"/"not ok" lines of a file (as scripts/test.sh does).
+count_tap() {
+    local p f
+    p=$(grep -c -E '^\s*ok [0-9]+' "$1" || true)
+    f=$(grep -c -E '^\s*not ok [0-9]+' "$1" || true)
+    passed=$((passed + p)); failed=$((failed + f))
+}
+
+echo "== pgTAP on Citus (coordinator port $COORD_PORT, workers $W1_PORT $W2_PORT)"
+tests=$(ls test/citus/*.sql 2>/dev/null | grep -v '^test/citus/setup.sql$')
+if [ -n "$tests" ]; then
+    PGHOST=127.0.0.1 PGPORT=$COORD_PORT PGUSER=postgres \
+        pg_prove -v -d $DB $tests > "$COORD_DIR/tap.log" 2>&1
+    rc=$?
+    grep -E '^(test/|not ok|# )|Failed|Result' "$COORD_DIR/tap.log" | grep -v '^ok' | head -100
+    count_tap "$COORD_DIR/tap.log"
+    if [ $rc -ne 0 ] && ! grep -q -E '^\s*not ok' "$COORD_DIR/tap.log"; then
+        failed=$((failed + 1)); tail -30 "$COORD_DIR/tap.log"
+    fi
+fi
+
+# script tests get the node ports in the environment
+export CITUS_DB=$DB CITUS_COORD_PORT=$COORD_PORT CITUS_WORKER_PORTS="$W1_PORT $W2_PORT"
+for t in test/citus/*.sh; do
+    [ -e "$t" ] || continue
+    out="$COORD_DIR/$(basename "$t").log"
+    bash "$t" > "$out" 2>&1
+    rc=$?
+    grep -E '^(ok|not ok|#)' "$out"
+    count_tap "$out"
+    if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
+        failed=$((failed + 1)); echo "not ok - $t exited with $rc"; tail -20 "$out"
+    fi
+done
+
+if [ $failed -ne 0 ]; then
+    for n in "${NODES[@]}"; do
+        echo "== server log ${n#* } (last lines)"; tail -25 "${n% *}/server.log"
+    done
+fi
+stop_nodes
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]
