@@ -47,8 +47,15 @@ settings=(
     "privacy.purge_databases = '$DB'"
 )
 for name in coordinator worker1 worker2; do
-    start_cluster "${settings[@]}" || { echo "0 passed, 1 failed"; exit 1; }
+    # a port can be taken between the check and the start (others test here too): retry
+    for attempt in 1 2 3 4 5; do
+        start_cluster "${settings[@]}"
+        as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" status >/dev/null 2>&1 && break
+        echo "== $name did not start on port $PGPORT, retrying"; tail -3 "$CLUSTER_DIR/server.log"
+        stop_cluster
+    done
     trap 'stop_nodes; rm -rf "$KEY_DIR"' EXIT
+    [ -n "${CLUSTER_DIR:-}" ] || { echo "0 passed, 1 failed"; exit 1; }
     NODES+=("$CLUSTER_DIR $PGPORT")
     echo "== $name: port $PGPORT"
 done
@@ -79,6 +86,13 @@ SQL
 [ -f test/citus/setup.sql ] && { node_psql "$COORD_PORT" -d $DB -f test/citus/setup.sql >/dev/null ||
     { echo "0 passed, 1 failed"; exit 1; }; }
 
+# CITUS_HOLD=<file>: keep the nodes up (for manual checks) while that file exists
+if [ -n "${CITUS_HOLD:-}" ]; then
+    echo "== holding: coordinator 127.0.0.1:$COORD_PORT, workers $W1_PORT $W2_PORT, database $DB; rm $CITUS_HOLD to stop"
+    touch "$CITUS_HOLD"
+    while [ -e "$CITUS_HOLD" ]; do sleep 1; done
+fi
+
 passed=0
 failed=0
 # Count TAP-style "ok"/"not ok" lines of a file (as scripts/test.sh does).
@@ -95,7 +109,7 @@ if [ -n "$tests" ]; then
     PGHOST=127.0.0.1 PGPORT=$COORD_PORT PGUSER=postgres \
         pg_prove -v -d $DB $tests > "$COORD_DIR/tap.log" 2>&1
     rc=$?
-    grep -E '^(test/|not ok|# )|Failed|Result' "$COORD_DIR/tap.log" | grep -v '^ok' | head -100
+    grep -E '^(test/|not ok|# )|Failed|Result|^psql:' "$COORD_DIR/tap.log" | grep -v '^ok' | head -100
     count_tap "$COORD_DIR/tap.log"
     if [ $rc -ne 0 ] && ! grep -q -E '^\s*not ok' "$COORD_DIR/tap.log"; then
         failed=$((failed + 1)); tail -30 "$COORD_DIR/tap.log"

@@ -38,6 +38,7 @@
 
 PG_FUNCTION_INFO_V1(privacy_citus_worker);
 PG_FUNCTION_INFO_V1(privacy_keys_row_sync);
+PG_FUNCTION_INFO_V1(privacy_keys_worker_guard);
 PG_FUNCTION_INFO_V1(privacy_ring_apply);
 PG_FUNCTION_INFO_V1(privacy_sync_key_ring);
 
@@ -65,7 +66,7 @@ citus_node_role(void)
 		return 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute("SELECT groupid FROM pg_catalog.pg_dist_local_group", true, 1);
+	rc = SPI_execute("SELECT groupid FROM pg_catalog.pg_dist_local_group", false, 1);
 	privacy_spi_check(rc, SPI_OK_SELECT, "read pg_dist_local_group");
 	role = 1;
 	if (SPI_processed == 1 &&
@@ -103,7 +104,7 @@ privacy_citus_table_kind(Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args("SELECT privacy._citus_kind($1::pg_catalog.regclass)",
-							   1, &argtype, &arg, NULL, true, 1);
+							   1, &argtype, &arg, NULL, false, 1);
 	privacy_spi_check(rc, SPI_OK_SELECT, "read the Citus table kind");
 	if (SPI_processed == 1)
 	{
@@ -138,7 +139,7 @@ metadata_worker_count(void)
 
 	rc = SPI_execute("SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_node "
 					 "WHERE groupid OPERATOR(pg_catalog.<>) 0 AND hasmetadata AND isactive "
-					 "AND noderole OPERATOR(pg_catalog.=) 'primary'", true, 1);
+					 "AND noderole OPERATOR(pg_catalog.=) 'primary'", false, 1);
 	privacy_spi_check(rc, SPI_OK_SELECT, "read pg_dist_node");
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return n;
@@ -188,7 +189,7 @@ push_ring(bool full, List *key_ids)
 							   "SELECT pg_catalog.format('SELECT privacy._ring_apply(%L::pg_catalog.jsonb, %L::pg_catalog.int4[], %L)', "
 							   "  COALESCE(pg_catalog.jsonb_agg(k), '[]'), $1, privacy.key_ring_fingerprint()) "
 							   "FROM privacy.keys k WHERE k.key_id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[])",
-							   1, &argtype, &arg, NULL, true, 1);
+							   1, &argtype, &arg, NULL, false, 1);
 	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
 	send(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	privacy_owner_end(&scope);
@@ -208,7 +209,7 @@ privacy_citus_ring_check(void)
 	if (!privacy_citus_is_worker())
 		return;
 	privacy_owner_begin(&scope);
-	rc = SPI_execute("SELECT 1 FROM privacy.ring_sync", true, 1);
+	rc = SPI_execute("SELECT 1 FROM privacy.ring_sync", false, 1);
 	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.ring_sync");
 	synced = SPI_processed > 0;
 	privacy_owner_end(&scope);
@@ -233,8 +234,7 @@ reset_pending_if_new_xact(void)
 }
 
 /*
- * Statement-level part (called by the keys_changed trigger in keys.c): on a
- * worker, refuse writes that do not come from the coordinator; on the
+ * Statement-level part (called by the keys_changed trigger in keys.c): on the
  * coordinator, send the changed keys to every worker.
  */
 void
@@ -247,11 +247,6 @@ privacy_citus_keys_changed(TriggerData *trigdata)
 	if (applying_ring)
 		return;
 	role = citus_node_role();
-	if (role == 2 && !creating_extension)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the key ring of a Citus worker is written by the coordinator only"),
-				 errhint("Manage keys on the coordinator; it copies them to every node.")));
 	if (role != 1 || creating_extension)
 		return;					/* CREATE/ALTER EXTENSION: pushed when done */
 	reset_pending_if_new_xact();
@@ -261,6 +256,25 @@ privacy_citus_keys_changed(TriggerData *trigdata)
 	pending_all = false;
 	if (all || ids != NIL)
 		push_ring(all, ids);
+}
+
+/*
+ * privacy._keys_worker_guard(): statement trigger before any write to
+ * privacy.keys; on a Citus worker only the coordinator's copy may write it.
+ */
+Datum
+privacy_keys_worker_guard(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"privacy._keys_worker_guard\" must be called as a trigger")));
+	if (!applying_ring && !creating_extension && privacy_citus_is_worker())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the key ring of a Citus worker is written by the coordinator only"),
+				 errhint("Manage keys on the coordinator; it copies them to every node.")));
+	return PointerGetDatum(NULL);
 }
 
 /* privacy._keys_row_sync(): row trigger collecting changed key ids. */
@@ -342,7 +356,7 @@ privacy_ring_apply(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	if (full)
 	{
-		rc = SPI_execute("SELECT privacy.key_ring_fingerprint()", true, 1);
+		rc = SPI_execute("SELECT privacy.key_ring_fingerprint()", false, 1);
 		privacy_spi_check(rc, SPI_OK_SELECT, "fingerprint privacy.keys");
 		mine = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		if (strcmp(mine, text_to_cstring(fingerprint)) != 0)

@@ -37,6 +37,15 @@ CREATE OR REPLACE TRIGGER keys_row_sync
     AFTER INSERT OR UPDATE OR DELETE ON privacy.keys
     FOR EACH ROW EXECUTE FUNCTION privacy._keys_row_sync();
 
+CREATE OR REPLACE FUNCTION privacy._keys_worker_guard() RETURNS trigger
+AS 'MODULE_PATHNAME', 'privacy_keys_worker_guard' LANGUAGE C;
+REVOKE ALL ON FUNCTION privacy._keys_worker_guard() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._keys_worker_guard() IS
+  'Statement trigger on privacy.keys: on a Citus worker only the copy from the coordinator writes the ring';
+CREATE OR REPLACE TRIGGER keys_worker_guard
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.keys
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy._keys_worker_guard();
+
 CREATE OR REPLACE FUNCTION privacy._ring_apply(rows jsonb, key_ids int[], fingerprint text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'privacy_ring_apply' LANGUAGE C VOLATILE;

@@ -1,6 +1,6 @@
 -- One key ring per Citus cluster (must show 1 and 2 of the Citus issue).
 SET client_min_messages = warning;
-SELECT plan(24);
+SELECT plan(27);
 
 -- 1. after CREATE EXTENSION on the coordinator: one ring everywhere
 SELECT ok(ct.same_everywhere($$SELECT privacy.key_ring_fingerprint()$$),
@@ -26,7 +26,7 @@ SELECT is(privacy.detokenize(ct.on_worker(2, $$SELECT privacy.tokenize('4111-111
           '4111-1111-1111-1111', 'detokenize of a token made on a worker gives the original on the coordinator');
 
 -- a blind-index lookup over all shards finds every row
-CREATE TABLE ct_bi (id int PRIMARY KEY, email text, email_bi text);
+CREATE TABLE ct_bi (id int PRIMARY KEY, email text, email_bi bytea);
 SELECT create_distributed_table('ct_bi', 'id');
 INSERT INTO ct_bi SELECT i, 'user' || i || '@example.com' FROM generate_series(1, 20) i;
 UPDATE ct_bi SET email_bi = privacy.blind_index(email);   -- computed on the workers
@@ -51,9 +51,23 @@ SELECT is((SELECT count(*) FROM ct_secret WHERE privacy.decrypt_text(v) = 'secre
 SELECT lives_ok($$SELECT privacy.destroy_key('ct_k')$$, 'destroy_key on the coordinator');
 SELECT is(ct.results($$SELECT count(*) FROM privacy.keys WHERE name = 'ct_k' AND wrapped IS NOT NULL$$),
           '{0,0,0}'::text[], 'destroy_key: the key material is gone on every node');
-SELECT is((SELECT count(*) FROM ct.on_all(format($$SELECT privacy.decrypt_text(%L::bytea)$$,
-                                                 (SELECT v FROM ct_secret WHERE id = 1))) WHERE success),
+SELECT v AS v1 FROM ct_secret WHERE id = 1 \gset
+SELECT is((SELECT count(*) FROM ct.on_all(format($$SELECT privacy.decrypt_text(%L::bytea)$$, :'v1')) WHERE success),
           0::bigint, 'destroyed: a value decrypts on no node');
 
-DROP TABLE ct_bi, ct_secret;
+-- per-subject keys: made on the coordinator during a distributed INSERT, on every node at commit
+CREATE TABLE ct_msg (id int, subscriber text, body bytea);
+SELECT create_distributed_table('ct_msg', 'id');
+BEGIN;
+INSERT INTO ct_msg VALUES (1, 'sub-1', privacy.encrypt_for_subject('sub-1', 'hello'));
+INSERT INTO ct_msg VALUES (2, 'sub-2', privacy.encrypt_for_subject('sub-2', 'hi'));
+COMMIT;
+SELECT ok(ct.same_everywhere($$SELECT privacy.key_ring_fingerprint()$$), 'per-subject keys reach every node');
+SELECT is((SELECT string_agg(privacy.decrypt_text(body), ',' ORDER BY id) FROM ct_msg), 'hello,hi',
+          'values encrypted for subjects decrypt on the workers');
+SELECT privacy.destroy_key(privacy.subject_key_name('sub-2'));
+SELECT is(ct.on_worker(1, format($$SELECT count(*) FROM privacy.keys WHERE name = %L AND wrapped IS NOT NULL$$,
+                                 privacy.subject_key_name('sub-2'))), '0', 'a destroyed subject key is gone on the workers');
+
+DROP TABLE ct_bi, ct_secret, ct_msg;
 SELECT * FROM finish();

@@ -13,22 +13,22 @@ INSERT INTO ct_ref SELECT i, 's' || (i % 3), 'e' || i || '@example.com' FROM gen
 
 
 SELECT is(ct.try($$SELECT privacy.protect_column('ct_dist', 'email')$$),
-          'ERROR 0A000: privacy.protect_column is not supported on the Citus distributed table "ct_dist"',
+          'ERROR 0A000: privacy.protect_column is not supported on the Citus distributed table "public.ct_dist"',
           'protect_column refuses a distributed table');
 SELECT is(ct.try($$SELECT privacy.protect_column('ct_ref', 'email')$$),
-          'ERROR 0A000: privacy.protect_column is not supported on the Citus reference table "ct_ref"',
+          'ERROR 0A000: privacy.protect_column is not supported on the Citus reference table "public.ct_ref"',
           'protect_column refuses a reference table');
 SELECT is(ct.try($$SELECT privacy.set_retention('ct_dist', '30 days', 'created_at')$$),
-          'ERROR 0A000: privacy.set_retention is not supported on the Citus distributed table "ct_dist"',
+          'ERROR 0A000: privacy.set_retention is not supported on the Citus distributed table "public.ct_dist"',
           'set_retention refuses a distributed table');
 SELECT is(ct.try($$SELECT privacy.set_retention('ct_ref', '30 days', 'created_at')$$),
-          'ERROR 0A000: privacy.set_retention is not supported on the Citus reference table "ct_ref"',
+          'ERROR 0A000: privacy.set_retention is not supported on the Citus reference table "public.ct_ref"',
           'set_retention refuses a reference table');
 SELECT is(ct.try($$SELECT privacy.mask_column('ct_dist', 'email', 'privacy.mask_email(email)')$$),
-          'ERROR 0A000: privacy.mask_column is not supported on the Citus distributed table "ct_dist"',
+          'ERROR 0A000: privacy.mask_column is not supported on the Citus distributed table "public.ct_dist"',
           'mask_column refuses a distributed table');
 SELECT is(ct.try($$SELECT privacy.mask_column('ct_ref', 'email', 'privacy.mask_email(email)')$$),
-          'ERROR 0A000: privacy.mask_column is not supported on the Citus reference table "ct_ref"',
+          'ERROR 0A000: privacy.mask_column is not supported on the Citus reference table "public.ct_ref"',
           'mask_column refuses a reference table');
 SELECT is(ct.try($$SELECT privacy.reencrypt('ct_ref', 'email')$$),
           'ERROR 0A000: privacy.reencrypt is not supported on the Citus reference table "ct_ref"',
@@ -38,19 +38,19 @@ SELECT is((SELECT count(*) FROM pg_seclabel WHERE provider = 'privacy'), 0::bigi
 -- data subjects: export and erasure identify rows by address, which repeats across shards
 SELECT privacy.register_subject_table('ct_dist', 'subscriber');
 SELECT is(ct.try($$SELECT privacy.export_subject('s1')$$),
-          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus distributed table "ct_dist"',
+          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus distributed table "public.ct_dist"',
           'export_subject refuses a distributed subject table');
 SELECT is(ct.try($$SELECT privacy.erase_subject('s1', 'test')$$),
-          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus distributed table "ct_dist"',
+          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus distributed table "public.ct_dist"',
           'erase_subject refuses a distributed subject table');
 SELECT is((SELECT count(*) FROM ct_dist), 12::bigint, 'nothing was erased');
 SELECT privacy.unregister_subject_table('ct_dist');
 SELECT privacy.register_subject_table('ct_ref', 'subscriber');
 SELECT is(ct.try($$SELECT privacy.export_subject('s1')$$),
-          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus reference table "ct_ref"',
+          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus reference table "public.ct_ref"',
           'export_subject refuses a reference subject table');
 SELECT is(ct.try($$SELECT privacy.erase_subject('s1', 'test')$$),
-          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus reference table "ct_ref"',
+          'ERROR 0A000: Export and erasure of data subjects is not supported on the Citus reference table "public.ct_ref"',
           'erase_subject refuses a reference subject table');
 SELECT is((SELECT count(*) FROM ct_ref), 12::bigint, 'nothing was erased');
 SELECT privacy.unregister_subject_table('ct_ref');
@@ -86,7 +86,9 @@ RESET citus.enable_unsafe_triggers;
 SELECT is((SELECT string_agg(action, ',') FROM privacy.purge() WHERE tbl = 'ct_ret'::regclass), 'failed',
           'purge reports a distributed table as failed');
 SELECT is((SELECT count(*) FROM ct_ret), 10::bigint, 'and deletes nothing behind Citus''s back');
+SET citus.enable_unsafe_triggers = on;
 SELECT privacy.drop_retention('ct_ret');
+RESET citus.enable_unsafe_triggers;
 
 DROP TABLE ct_dist, ct_ref, ct_ret;
 SELECT * FROM finish();

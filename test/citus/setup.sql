@@ -25,11 +25,12 @@ LANGUAGE sql AS $$
       FROM ct.on_all(q)
 $$;
 
--- The result of a query on the i-th worker (1 or 2).
+-- The result of a query run on the i-th worker (1 or 2) only.
 CREATE FUNCTION ct.on_worker(i int, q text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT CASE WHEN success THEN result ELSE 'ERROR: ' || result END
-      FROM ct.on_all(q) WHERE NOT coordinator ORDER BY nodeport OFFSET i - 1 LIMIT 1
+    SELECT CASE WHEN r.success THEN r.result ELSE 'ERROR: ' || r.result END
+      FROM (SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 ORDER BY nodeport OFFSET i - 1 LIMIT 1) n,
+           master_run_on_worker(ARRAY[n.nodename::text], ARRAY[n.nodeport], ARRAY[q], false) r
 $$;
 
 -- Run a statement, return 'done' or 'ERROR <sqlstate>: <message>'.
