@@ -9,7 +9,7 @@ OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql src/sql/citus.sql \
                 src/sql/crypto.sql src/sql/protect.sql src/sql/mask.sql \
                 src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql \
-                src/sql/subject.sql
+                src/sql/subject.sql src/sql/render.sql
 # Released versions whose install script is kept as released (never edited).
 RELEASED    = 0.1.0
 # Upgrade to this version: every fragment statement is re-runnable (CREATE OR

@@ -444,7 +444,7 @@ SubjectInit(void)
 							   "Time allowed to answer a data-subject request.",
 							   "An interval; GDPR Art. 12(3) allows one month.",
 							   &subject_request_deadline, "30 days",
-							   PGC_SUSET, 0, NULL, NULL, NULL);
+							   PGC_SUSET, 0, privacy_check_positive_interval, NULL, NULL);
 }
 
 /* Owner of relation relid. */

@@ -11,9 +11,11 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/varlena.h"
 
 #include "util.h"
 
@@ -229,4 +231,94 @@ privacy_text_to_cstring_limited(text *t, int maxlen, const char *what)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be between 1 and %d bytes long", what, maxlen)));
 	return text_to_cstring(t);
+}
+
+/*
+ * GUC check hook for settings that hold a positive interval ("30 days",
+ * "P1M"): parses as interval_in does, but reports instead of raising (check
+ * hooks must not throw), so a bad value is refused when it is set, not when
+ * it is first used.
+ */
+bool
+privacy_check_positive_interval(char **newval, void **extra, GucSource source)
+{
+	char		workbuf[MAXDATELEN + 1];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype = 0;
+	int			dterr;
+	struct pg_itm_in itm;
+	double		usecs;
+
+	if (*newval == NULL || strlen(*newval) > MAXDATELEN)
+	{
+		GUC_check_errdetail("The value is not an interval.");
+		return false;
+	}
+	memset(&itm, 0, sizeof(itm));
+	dterr = ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype,
+						  MAXDATEFIELDS, &nf);
+	if (dterr == 0)
+		dterr = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm);
+	if (dterr == DTERR_BAD_FORMAT)
+	{
+		/* ISO 8601 form; DecodeISO8601Interval scribbles on its input */
+		char	   *copy = pstrdup(*newval);
+
+		memset(&itm, 0, sizeof(itm));
+		dterr = DecodeISO8601Interval(copy, &dtype, &itm);
+		pfree(copy);
+	}
+	if (dterr != 0 || dtype != DTK_DELTA)
+	{
+		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
+		return false;
+	}
+	usecs = ((double) itm.tm_year * MONTHS_PER_YEAR + itm.tm_mon) * DAYS_PER_MONTH * USECS_PER_DAY
+		+ (double) itm.tm_mday * USECS_PER_DAY + (double) itm.tm_usec;
+	if (usecs <= 0)
+	{
+		GUC_check_errdetail("The interval must be positive.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * GUC check hook for settings that hold a comma-separated list of
+ * identifiers (database names): refuses what SplitIdentifierString cannot
+ * split, so a typo is reported when it is set.
+ */
+bool
+privacy_check_identifier_list(char **newval, void **extra, GucSource source)
+{
+	char	   *copy;
+	List	   *names = NIL;
+	bool		ok;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	copy = pstrdup(*newval);
+	ok = SplitIdentifierString(copy, ',', &names);
+	list_free(names);
+	pfree(copy);
+	if (!ok)
+		GUC_check_errdetail("The value must be a comma-separated list of names.");
+	return ok;
+}
+
+/*
+ * GUC check hook for settings that hold one SQL identifier (a schema name):
+ * non-empty and short enough to be a name.
+ */
+bool
+privacy_check_identifier(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("The value must be a name of 1 to %d bytes.", NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
 }

@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 
 /* Saved state of an owner scope; opaque to callers. */
 typedef struct OwnerScope
@@ -39,6 +40,11 @@ extern char *privacy_calling_role(void);
 extern int	privacy_b64_enc_len(int srclen);
 extern int	privacy_b64_encode(const uint8 *src, int len, char *dst);
 extern int	privacy_b64_decode(const char *src, int len, uint8 *dst);	/* -1 on bad input */
+
+/* GUC check hooks shared by the modules' settings */
+extern bool privacy_check_positive_interval(char **newval, void **extra, GucSource source);
+extern bool privacy_check_identifier_list(char **newval, void **extra, GucSource source);
+extern bool privacy_check_identifier(char **newval, void **extra, GucSource source);
 
 /* text helpers */
 extern char *privacy_text_to_cstring_limited(text *t, int maxlen, const char *what);

@@ -1323,7 +1323,7 @@ ViewsInit(void)
 							   &masked_schema,
 							   "privacy_masked",
 							   PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   privacy_check_identifier, NULL, NULL);
 	register_label_provider(PROVIDER, views_object_relabel);
 	prev_check_perms = ExecutorCheckPerms_hook;
 	ExecutorCheckPerms_hook = views_check_perms;

@@ -34,6 +34,7 @@
 #include "utils/varlena.h"
 
 #include "retention.h"
+#include "util.h"
 #include "worker.h"
 
 #define MAX_PURGE_DATABASES 64
@@ -260,7 +261,7 @@ WorkerInit(void)
 	DefineCustomStringVariable("privacy.purge_databases",
 							   "Databases purged by the background worker (comma-separated).",
 							   "Needs shared_preload_libraries = 'privacy'.",
-							   &purge_databases, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+							   &purge_databases, "", PGC_SIGHUP, 0, privacy_check_identifier_list, NULL, NULL);
 	DefineCustomIntVariable("privacy.purge_batch_size",
 							"Rows per batch (and per transaction) of the background purge.",
 							NULL, &purge_batch_size, 10000, 1, 1000000,

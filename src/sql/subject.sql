@@ -495,13 +495,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use access, erasure, rectification, restriction, objection or portability.';
     END IF;
-    BEGIN
-        deadline := pg_catalog.current_setting('privacy.request_deadline')::pg_catalog.interval;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-        RAISE EXCEPTION 'invalid value for privacy.request_deadline: "%"',
-                        pg_catalog.current_setting('privacy.request_deadline')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Set it to an interval, e.g. ''30 days''.';
-    END;
+    -- checked when set (GUC check hook): always an interval here
+    deadline := pg_catalog.current_setting('privacy.request_deadline')::pg_catalog.interval;
     INSERT INTO privacy.requests (subject, kind, received, due, opened_by)
     VALUES (subject, kind, COALESCE(received, pg_catalog.now()),
             COALESCE(received, pg_catalog.now()) OPERATOR(pg_catalog.+) deadline, session_user)
@@ -1195,82 +1190,6 @@ AS 'MODULE_PATHNAME', 'privacy_erase_subject' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.erase_subject(text, text, int) IS
   'Right to erasure (GDPR Art. 17) across the registered tables in foreign-key order, per on_erasure; held data is kept and listed; destroys the subject''s key; audited';
 REVOKE ALL ON FUNCTION privacy.erase_subject(text, text, int) FROM PUBLIC;
-
--- ---------------------------------------------------------------- human-readable copy
-
--- One JSON value as HTML text.
-CREATE OR REPLACE FUNCTION privacy._html_value(v jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-               CASE pg_catalog.jsonb_typeof(v) WHEN 'string' THEN v OPERATOR(pg_catalog.#>>) '{}'
-                                               WHEN 'null' THEN '' ELSE v::pg_catalog.text END,
-               '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
-$$;
-COMMENT ON FUNCTION privacy._html_value(jsonb) IS 'A JSON value as escaped HTML text';
-
--- An array of JSON objects as an HTML table (columns: keys of the first object).
-CREATE OR REPLACE FUNCTION privacy._html_table(rows jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN pg_catalog.jsonb_array_length(rows) OPERATOR(pg_catalog.=) 0 THEN '<p>None.</p>' ELSE
-           '<table><tr>' OPERATOR(pg_catalog.||)
-           (SELECT pg_catalog.string_agg('<th>' OPERATOR(pg_catalog.||) privacy._html_value(pg_catalog.to_jsonb(k)) OPERATOR(pg_catalog.||) '</th>', '')
-              FROM pg_catalog.jsonb_object_keys(rows OPERATOR(pg_catalog.->) 0) k)
-           OPERATOR(pg_catalog.||) '</tr>' OPERATOR(pg_catalog.||)
-           (SELECT pg_catalog.string_agg('<tr>' OPERATOR(pg_catalog.||)
-                       (SELECT pg_catalog.string_agg('<td>' OPERATOR(pg_catalog.||) COALESCE(privacy._html_value(r OPERATOR(pg_catalog.->) k), '')
-                                                     OPERATOR(pg_catalog.||) '</td>', '')
-                          FROM pg_catalog.jsonb_object_keys(rows OPERATOR(pg_catalog.->) 0) k)
-                       OPERATOR(pg_catalog.||) '</tr>', '' ORDER BY i)
-              FROM pg_catalog.jsonb_array_elements(rows) WITH ORDINALITY x(r, i))
-           OPERATOR(pg_catalog.||) '</table>' END
-$$;
-COMMENT ON FUNCTION privacy._html_table(jsonb) IS 'An array of JSON objects as an HTML table';
-
-CREATE OR REPLACE FUNCTION privacy._export_html(export jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Personal data of '
-        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,subject}')
-        OPERATOR(pg_catalog.||) '</title></head><body><h1>Personal data held about '
-        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,subject}')
-        OPERATOR(pg_catalog.||) '</h1><p>Controller: '
-        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,controller}')
-        OPERATOR(pg_catalog.||) '. Generated at '
-        OPERATOR(pg_catalog.||) privacy._html_value(export OPERATOR(pg_catalog.#>) '{meta,generated_at}')
-        OPERATOR(pg_catalog.||) '.</p><h2>Your data</h2>'
-        OPERATOR(pg_catalog.||) COALESCE((SELECT pg_catalog.string_agg(
-               '<h3>' OPERATOR(pg_catalog.||) privacy._html_value(pg_catalog.to_jsonb(d.key)) OPERATOR(pg_catalog.||) '</h3>'
-               OPERATOR(pg_catalog.||) '<p>Purpose: ' OPERATOR(pg_catalog.||)
-               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'purpose'), '')
-               OPERATOR(pg_catalog.||) '. Categories: ' OPERATOR(pg_catalog.||)
-               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'categories'), '')
-               OPERATOR(pg_catalog.||) '. Retention: ' OPERATOR(pg_catalog.||)
-               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'retention'), 'not set')
-               OPERATOR(pg_catalog.||) '. Recipients: ' OPERATOR(pg_catalog.||)
-               COALESCE(privacy._html_value(export OPERATOR(pg_catalog.->) 'processing' OPERATOR(pg_catalog.->) d.key OPERATOR(pg_catalog.->) 'recipients'), '')
-               OPERATOR(pg_catalog.||) '.</p>' OPERATOR(pg_catalog.||) privacy._html_table(d.value), '' ORDER BY d.key)
-             FROM pg_catalog.jsonb_each(export OPERATOR(pg_catalog.->) 'data') d), '<p>None.</p>')
-        OPERATOR(pg_catalog.||) '<h2>Consents</h2>' OPERATOR(pg_catalog.||) privacy._html_table(export OPERATOR(pg_catalog.->) 'consents')
-        OPERATOR(pg_catalog.||) '<h2>Requests</h2>' OPERATOR(pg_catalog.||) privacy._html_table(export OPERATOR(pg_catalog.->) 'requests')
-        OPERATOR(pg_catalog.||) '<h2>Legal holds</h2>' OPERATOR(pg_catalog.||) privacy._html_table(export OPERATOR(pg_catalog.->) 'holds')
-        OPERATOR(pg_catalog.||) '</body></html>'
-$$;
-COMMENT ON FUNCTION privacy._export_html(jsonb) IS 'An export of export_subject as a human-readable HTML page';
-
-CREATE OR REPLACE FUNCTION privacy.export_subject_html(subject text, request_id int DEFAULT NULL) RETURNS text
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT privacy._export_html(privacy.export_subject(subject, request_id))
-$$;
-COMMENT ON FUNCTION privacy.export_subject_html(text, int) IS
-  'export_subject as a human-readable HTML page (a copy for the subject); audited like export_subject';
-REVOKE ALL ON FUNCTION privacy.export_subject_html(text, int) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- rights
 

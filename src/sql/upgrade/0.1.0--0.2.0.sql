@@ -3,3 +3,6 @@
 -- the fragments cannot express re-runnably — dropping objects that 0.2.0 no
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
+
+-- render.sql: the HTML table builder takes the keys to leave out
+DROP FUNCTION IF EXISTS privacy._html_table(jsonb);
