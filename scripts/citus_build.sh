@@ -5,19 +5,6 @@
 CITUS_BUILD_DEPS="libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libicu-dev libselinux1-dev
                   libpam0g-dev libxml2-dev libxslt1-dev libreadline-dev autoconf flex bison"
 
-# Install the Debian packages the Citus build needs when any is missing.
-ensure_citus_packages() {
-    local missing="" p
-    for p in $CITUS_BUILD_DEPS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-    done
-    if [ -n "$missing" ]; then
-        echo "== installing Citus build dependencies:$missing"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-    fi
-}
-
 # Build Citus from $CITUS_SRC against $1 (a pg_config) unless the cache holds
 # a finished build, then install it (into $PG_ROOT when set).
 citus_build_install() {
@@ -30,7 +17,7 @@ citus_build_install() {
     cache=${PRIVACY_CACHE:-/var/cache/privacy}
     dir=$cache/citus-$version-pg$major
     if [ ! -f "$dir/.built" ]; then
-        ensure_citus_packages
+        install_missing $CITUS_BUILD_DEPS
         echo "== building Citus $version against PostgreSQL $major in $dir (a few minutes, once)"
         as_root mkdir -p "$cache"
         # configure records absolute paths: build in place; .built marks a finished build

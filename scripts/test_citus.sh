@@ -95,40 +95,13 @@ fi
 
 passed=0
 failed=0
-# Count TAP-style "ok"/"not ok" lines of a file (as scripts/test.sh does).
-count_tap() {
-    local p f
-    p=$(grep -c -E '^\s*ok [0-9]+' "$1" || true)
-    f=$(grep -c -E '^\s*not ok [0-9]+' "$1" || true)
-    passed=$((passed + p)); failed=$((failed + f))
-}
 
 echo "== pgTAP on Citus (coordinator port $COORD_PORT, workers $W1_PORT $W2_PORT)"
-tests=$(ls test/citus/*.sql 2>/dev/null | grep -v '^test/citus/setup.sql$')
-if [ -n "$tests" ]; then
-    PGHOST=127.0.0.1 PGPORT=$COORD_PORT PGUSER=postgres \
-        pg_prove -v -d $DB $tests > "$COORD_DIR/tap.log" 2>&1
-    rc=$?
-    grep -E '^(test/|not ok|# )|Failed|Result|^psql:' "$COORD_DIR/tap.log" | grep -v '^ok' | head -100
-    count_tap "$COORD_DIR/tap.log"
-    if [ $rc -ne 0 ] && ! grep -q -E '^\s*not ok' "$COORD_DIR/tap.log"; then
-        failed=$((failed + 1)); tail -30 "$COORD_DIR/tap.log"
-    fi
-fi
-
-# script tests get the node ports in the environment
+export PGHOST=127.0.0.1 PGPORT=$COORD_PORT PGUSER=postgres
+run_pgtap "$COORD_DIR/tap.log" $DB $(ls test/citus/*.sql | grep -v '^test/citus/setup.sql$')
+# script tests get the nodes in the environment
 export CITUS_DB=$DB CITUS_COORD_PORT=$COORD_PORT CITUS_WORKER_PORTS="$W1_PORT $W2_PORT"
-for t in test/citus/*.sh; do
-    [ -e "$t" ] || continue
-    out="$COORD_DIR/$(basename "$t").log"
-    bash "$t" > "$out" 2>&1
-    rc=$?
-    grep -E '^(ok|not ok|#)' "$out"
-    count_tap "$out"
-    if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
-        failed=$((failed + 1)); echo "not ok - $t exited with $rc"; tail -20 "$out"
-    fi
-done
+run_script_tests test/citus "$COORD_DIR"
 
 if [ $failed -ne 0 ]; then
     for n in "${NODES[@]}"; do
