@@ -22,7 +22,8 @@ SELECT tbl, col, expr FROM privacy.masking_rules ORDER BY tbl::text, col;
 \echo 'The reporting role: labelled MASKED, it gets the masked schema first in its search_path.'
 CREATE ROLE bi_reader LOGIN;
 SECURITY LABEL FOR privacy ON ROLE bi_reader IS 'MASKED';
-\echo 'Even a careless GRANT on a base table does not open it to a masked role:'
+\echo 'Masked views read with the reader''s rights (grants, row-level security): grant it the tables.'
+\echo 'Even granted (here to PUBLIC), a base table is read by a masked role only through its masked view:'
 GRANT SELECT ON clients, subscribers TO PUBLIC;
 
 \echo

@@ -88,6 +88,22 @@ privacy_owner_end(OwnerScope *scope)
 	SetUserIdAndSecContext(scope->save_userid, scope->save_sec_context);
 }
 
+/* Owner of relation relid (an error when it no longer exists). */
+Oid
+privacy_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 /* Refuse callers that do not own the table (or that no longer exists). */
 void
 privacy_require_table_owner(Oid relid)

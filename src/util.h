@@ -27,6 +27,9 @@ extern void privacy_role_scope_begin(Oid role, OwnerScope *scope);
 extern void privacy_owner_begin(OwnerScope *scope);
 extern void privacy_owner_end(OwnerScope *scope);
 
+/* Owner of a relation (error when it does not exist). */
+extern Oid	privacy_relation_owner(Oid relid);
+
 /* Error unless the current user owns the table. */
 extern void privacy_require_table_owner(Oid relid);
 

@@ -13,11 +13,19 @@
  * every function and operator it resolved to.
  *
  * privacy.refresh_masked_views() (src/sql/views.sql) turns the labels into
- * privacy.masking_rules and one security_barrier view per labelled table in
- * the masked schema (GUC privacy.masked_schema); event triggers call it after
- * DDL.  Enforcement does not rely on REVOKE alone: the ExecutorCheckPerms
- * hook refuses a masked role every relation outside the masked schema that
- * holds personal data, whatever was granted to PUBLIC or to its groups.
+ * privacy.masking_rules and one security_barrier, security_invoker view per
+ * labelled table in the masked schema (GUC privacy.masked_schema); event
+ * triggers call it after DDL.  Masking rules call only functions of an
+ * allow-list kept here, and are parsed as their table's owner.
+ *
+ * Enforcement does not rely on REVOKE alone: the ExecutorCheckPerms hook
+ * refuses a masked session (masked session user, outer user or current
+ * user: SET ROLE and SECURITY DEFINER functions do not unmask it) every
+ * relation outside the masked schema that holds personal data, whatever was
+ * granted to PUBLIC or to its groups, except a read of it brought by a
+ * masked view of the same query.  Masked views being security_invoker, the
+ * session's own grants and row-level security apply to that read.  What the
+ * hook needs is cached per backend and reset by invalidations.
  */
 #include "postgres.h"
 
@@ -25,6 +33,9 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/relation.h"
+#include "access/transam.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
@@ -37,6 +48,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_range.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_seclabel.h"
 #include "catalog/pg_shseclabel.h"
@@ -49,11 +61,14 @@
 #include "nodes/nodeFuncs.h"
 #include "parser/analyze.h"
 #include "parser/parser.h"
+#include "rewrite/rewriteHandler.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -77,11 +92,22 @@ static ProcessUtility_hook_type prev_utility = NULL;
 /* Set while this module rewrites labels itself (column renames). */
 static bool rewriting_labels = false;
 
-/* Roles labelled MASKED, read once per command (pg_shseclabel has no cache). */
+/* Roles labelled MASKED (pg_shseclabel has no syscache): a backend cache. */
 static Oid *masked_roles = NULL;
 static int	n_masked_roles = 0;
 static bool masked_roles_valid = false;
-static CommandId masked_roles_cid;
+
+/* Recent answers of privacy_role_is_masked, reset with masked_roles. */
+static struct
+{
+	Oid			role;
+	bool		masked;
+}			role_answers[8];
+static int	n_role_answers = 0;
+
+/* SECURITY DEFINER functions of schema privacy being run (fmgr hook). */
+static int	extension_definer_depth = 0;
+static fmgr_hook_type prev_fmgr_hook = NULL;
 
 typedef enum RuleKind
 {
@@ -242,14 +268,84 @@ raw_check_walker(Node *node, void *context)
 	return raw_expression_tree_walker(node, raw_check_walker, context);
 }
 
-/* Has a superuser labelled function funcid TRUSTED? */
+/*
+ * The masking allow-list, kept in the code (not in a table that a role with
+ * rights on the extension's schema could change).  A masking rule may call:
+ *  - the functions of schema privacy named in privacy_allowed: transformations
+ *    of their arguments only (they read no relation given as an argument,
+ *    decrypt nothing and write nothing);
+ *  - the built-in functions of pg_catalog named in builtin_allowed, trusted
+ *    one by one: text, number, date and network transformations;
+ *  - built-in cast functions (a cast written in the rule) and the functions
+ *    of built-in operators of pg_catalog;
+ *  - functions a superuser labelled TRUSTED, while a superuser owns them.
+ * Built-ins must also be IMMUTABLE or STABLE.  Anything else is refused when
+ * the label is set: k_anonymity (takes a regclass and queries it),
+ * table_to_xml, set_config, pg_read_file, nextval, ...
+ */
+static const char *const privacy_allowed[] = {
+	"mask_email", "mask_phone", "mask_card", "partial", "truncate_ip",
+	"generalize", "age_range", "noise", "redact", "pseudonymize", "tokenize",
+	"fake_first_name", "fake_last_name", "fake_name", "fake_email",
+	"fake_phone", "fake_city", "fake_company", "fake_iban",
+	NULL
+};
+
+static const char *const builtin_allowed[] = {
+	/* text */
+	"left", "right", "substr", "substring", "lower", "upper", "initcap",
+	"concat", "concat_ws", "replace", "regexp_replace", "translate",
+	"overlay", "repeat", "lpad", "rpad", "btrim", "ltrim", "rtrim",
+	"length", "char_length", "character_length", "octet_length",
+	"split_part", "reverse", "strpos", "position", "starts_with",
+	"md5", "sha224", "sha256", "sha384", "sha512", "encode", "decode",
+	"to_char", "to_number", "to_date", "to_timestamp",
+	/* numbers */
+	"round", "trunc", "floor", "ceil", "ceiling", "abs", "sign", "div",
+	"mod", "width_bucket",
+	/* dates and times */
+	"date_trunc", "date_part", "extract", "make_date", "date_bin",
+	/* network addresses */
+	"host", "network", "netmask", "masklen", "set_masklen", "broadcast",
+	"family", "abbrev",
+	/* ranges and NULLs */
+	"int4range", "int8range", "numrange", "daterange", "tsrange",
+	"tstzrange", "num_nulls", "num_nonnulls",
+	NULL
+};
+
+/* Is name one of the NULL-terminated list? */
 static bool
-function_is_trusted(Oid funcid)
+name_in_list(const char *name, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(name, *list) == 0)
+			return true;
+	return false;
+}
+
+/* Has a superuser labelled function funcid TRUSTED, and does a superuser own it? */
+static bool
+function_is_trusted(Oid funcid, Oid owner)
 {
 	ObjectAddress addr;
 
 	ObjectAddressSet(addr, ProcedureRelationId, funcid);
-	return label_is(GetSecurityLabel(&addr, PROVIDER), "TRUSTED");
+	return superuser_arg(owner) && label_is(GetSecurityLabel(&addr, PROVIDER), "TRUSTED");
+}
+
+/* Owner of function funcid. */
+static Oid
+function_owner(Oid funcid)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", funcid);
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
 
 /* May PUBLIC execute function funcid? */
@@ -264,56 +360,52 @@ public_may_execute(Oid funcid)
 }
 
 /*
- * Refuse a function a masking rule must not call: built-ins must not be
- * VOLATILE; privacy functions must be executable by PUBLIC, not internal
- * ("_" names) and free of side effects (VOLATILE only if PARALLEL SAFE);
- * any other function must be labelled TRUSTED.
+ * Refuse a function that a masking rule must not call (see the allow-list
+ * above).  as_cast: the function implements a cast or an operator of
+ * pg_catalog, which any built-in function may.
  */
 static void
-check_function(Oid funcid)
+check_function(Oid funcid, bool as_cast)
 {
 	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	Form_pg_proc p;
 	const char *problem = NULL;
+	bool		builtin;
 
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", funcid);
 	p = (Form_pg_proc) GETSTRUCT(tup);
-	if (p->proretset || p->prokind != PROKIND_FUNCTION)
+	builtin = p->pronamespace == PG_CATALOG_NAMESPACE && funcid < FirstNormalObjectId;
+	if (function_is_trusted(funcid, p->proowner))
+		problem = NULL;
+	else if (p->proretset || p->prokind != PROKIND_FUNCTION)
 		problem = "It is not a plain function returning one value.";
-	else if (p->pronamespace == PG_CATALOG_NAMESPACE)
+	else if (builtin && (as_cast || name_in_list(NameStr(p->proname), builtin_allowed)))
 	{
-		if (p->provolatile == PROVOLATILE_VOLATILE && !function_is_trusted(funcid))
+		if (p->provolatile == PROVOLATILE_VOLATILE)
 			problem = "Built-in functions in masking rules must be IMMUTABLE or STABLE.";
-		/* table_to_xml, schema_to_xml, database_to_xml, ...: they read other tables */
-		else if (strstr(NameStr(p->proname), "_to_xml") != NULL && !function_is_trusted(funcid))
-			problem = "It reads other relations.";
 	}
-	else if (p->pronamespace == privacy_schema_oid(true))
+	else if (p->pronamespace == privacy_schema_oid(true) &&
+			 name_in_list(NameStr(p->proname), privacy_allowed))
 	{
-		if (NameStr(p->proname)[0] == '_' || !public_may_execute(funcid))
-			problem = "It is internal or not executable by PUBLIC.";
-		else if (p->provolatile == PROVOLATILE_VOLATILE && p->proparallel != PROPARALLEL_SAFE)
-			problem = "It has side effects.";
+		if (!public_may_execute(funcid))
+			problem = "It is not executable by PUBLIC.";
 	}
-	else if (!function_is_trusted(funcid))
+	else
+		problem = "It is not on the masking allow-list: the masking functions of schema privacy, "
+			"built-in transformations trusted one by one, and functions owned and labelled TRUSTED by a superuser.";
+	ReleaseSysCache(tup);
+	if (problem)
 	{
 		char	   *name = format_procedure_qualified(funcid);
 
-		ReleaseSysCache(tup);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("function %s is not trusted for masking rules", name),
-				 errhint("A superuser may run SECURITY LABEL FOR privacy ON FUNCTION %s IS 'TRUSTED'.",
-						 name)));
+				 errmsg("function %s cannot be used in a masking rule", name),
+				 errdetail_internal("%s", problem),
+				 errhint("A superuser may run SECURITY LABEL FOR privacy ON FUNCTION %s IS 'TRUSTED' "
+						 "on a function a superuser owns.", name)));
 	}
-	ReleaseSysCache(tup);
-	if (problem)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("function %s cannot be used in a masking rule",
-						format_procedure_qualified(funcid)),
-				 errdetail_internal("%s", problem)));
 }
 
 /* Refuse an operator outside pg_catalog, then check its function. */
@@ -333,7 +425,7 @@ check_operator(Oid opno, Oid funcid)
 				 errmsg("operator %s cannot be used in a masking rule",
 						format_operator_qualified(opno)),
 				 errdetail("Only operators of schema pg_catalog are allowed.")));
-	check_function(funcid);
+	check_function(funcid, funcid < FirstNormalObjectId);
 }
 
 /*
@@ -360,6 +452,80 @@ check_domain(Oid typid)
 				 errdetail("Only domains owned by a superuser are allowed: a domain's constraints run its owner's functions.")));
 }
 
+/*
+ * Is a value of type typid made without running code an ordinary role wrote?
+ * Built-in types, enums and base types (their I/O functions are C, made by a
+ * superuser) are; a domain only when a superuser owns it (its constraints
+ * run) and its base type is; composite, array and range types when every
+ * type they contain is (record_in runs the input function of each column,
+ * a domain's constraints included).
+ */
+static bool
+type_is_trusted(Oid typid, int depth)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		ok = true;
+	Oid			inner = InvalidOid;
+	Oid			relid = InvalidOid;
+
+	if (typid < FirstNormalObjectId)
+		return true;
+	if (depth > MAX_DEPTH)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	switch (t->typtype)
+	{
+		case TYPTYPE_DOMAIN:
+			ok = superuser_arg(t->typowner);
+			inner = t->typbasetype;
+			break;
+		case TYPTYPE_COMPOSITE:
+			relid = t->typrelid;
+			break;
+		case TYPTYPE_RANGE:
+			inner = get_range_subtype(typid);
+			break;
+		case TYPTYPE_MULTIRANGE:
+			inner = get_multirange_range(typid);
+			break;
+		default:
+			if (OidIsValid(t->typelem) && IsTrueArrayType(t))
+				inner = t->typelem;
+			break;
+	}
+	ReleaseSysCache(tup);
+	if (ok && OidIsValid(inner))
+		ok = type_is_trusted(inner, depth + 1);
+	if (ok && OidIsValid(relid))
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			i;
+
+		for (i = 0; ok && i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				ok = type_is_trusted(TupleDescAttr(desc, i)->atttypid, depth + 1);
+		relation_close(rel, AccessShareLock);
+	}
+	return ok;
+}
+
+/* Refuse a constant or a conversion to a type whose values run an ordinary role's code. */
+static void
+check_value_type(Oid typid)
+{
+	if (!type_is_trusted(typid, 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("type %s cannot be used for a constant or a cast in a masking rule",
+						format_type_be_qualified(typid)),
+				 errdetail("Making a value of it runs code an ordinary role wrote (a domain's constraints, in it or in one of its fields).")));
+}
+
 /* Analyzed expression walker: every function and operator it calls. */
 static bool
 rule_check_walker(Node *node, void *context)
@@ -373,8 +539,13 @@ rule_check_walker(Node *node, void *context)
 				refuse_expression("whole-row and system column references");
 			break;
 		case T_FuncExpr:
-			check_function(((FuncExpr *) node)->funcid);
-			break;
+			{
+				FuncExpr   *f = (FuncExpr *) node;
+
+				check_function(f->funcid, f->funcformat == COERCE_EXPLICIT_CAST ||
+							   f->funcformat == COERCE_IMPLICIT_CAST);
+				break;
+			}
 		case T_OpExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
@@ -396,6 +567,17 @@ rule_check_walker(Node *node, void *context)
 			}
 		case T_CoerceToDomain:
 			check_domain(((CoerceToDomain *) node)->resulttype);
+			break;
+		case T_Const:
+			/* re-parsed when the view is made: its input function runs again */
+			if (!((Const *) node)->constisnull)
+				check_value_type(((Const *) node)->consttype);
+			break;
+		case T_CoerceViaIO:
+			check_value_type(((CoerceViaIO *) node)->resulttype);
+			break;
+		case T_ArrayCoerceExpr:
+			check_value_type(((ArrayCoerceExpr *) node)->resulttype);
 			break;
 		case T_Aggref:
 		case T_WindowFunc:
@@ -565,6 +747,27 @@ column_rule(Oid relid, AttrNumber attnum, const char *label)
 }
 
 /*
+ * column_rule as the table's owner in a security-restricted operation:
+ * parsing a rule converts its constants (input functions, a domain's checks
+ * inside a composite value), which must never run with the rights of whoever
+ * sets the label or refreshes the views.  The rule is copied out of the scope.
+ */
+static char *
+column_rule_as_owner(Oid relid, AttrNumber attnum, const char *label)
+{
+	OwnerScope	scope;
+	char	   *rule;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	privacy_role_scope_begin(privacy_relation_owner(relid), &scope);
+	rule = column_rule(relid, attnum, label);
+	if (rule != NULL)
+		rule = MemoryContextStrdup(cxt, rule);
+	privacy_owner_end(&scope);
+	return rule;
+}
+
+/*
  * privacy._mask_rule(tbl regclass, col name, label text) RETURNS text: the
  * checked, deparsed masking expression of a column label; NULL for NOT
  * MASKED.  Used by refresh_masked_views, which checks every label again.
@@ -581,7 +784,7 @@ privacy_mask_rule(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
-	rule = column_rule(relid, attnum, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	rule = column_rule_as_owner(relid, attnum, text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	if (rule == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(rule));
@@ -657,7 +860,7 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
 			if (seclabel != NULL)
 			{
 				check_rule_table(object->objectId);
-				(void) column_rule(object->objectId, object->objectSubId, seclabel);
+				(void) column_rule_as_owner(object->objectId, object->objectSubId, seclabel);
 			}
 			break;
 		case AuthIdRelationId:
@@ -683,6 +886,13 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid function label \"%s\"", seclabel),
 						 errhint("The only function label of provider privacy is TRUSTED.")));
+			/* its owner could change its body: only functions of superusers */
+			if (seclabel != NULL && !superuser_arg(function_owner(object->objectId)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("function %s is not owned by a superuser",
+								format_procedure_qualified(object->objectId)),
+						 errdetail("Its owner could change what it does after it is trusted.")));
 			break;
 		default:
 			ereport(ERROR,
@@ -695,24 +905,30 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
  * Masked roles
  * ---------------------------------------------------------------------- */
 
-/* Read the roles labelled MASKED, once per command. */
+/*
+ * Read the roles labelled MASKED into the backend cache.  It stays valid
+ * until an invalidation: a role label changed anywhere (the label hook sends
+ * a relcache invalidation to every backend), a role or a membership changed.
+ */
 static void
 load_masked_roles(void)
 {
-	CommandId	cid = GetCurrentCommandId(false);
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	int			cap = 8;
 
-	if (masked_roles_valid && masked_roles_cid == cid)
+	if (masked_roles_valid)
 		return;
 	if (masked_roles == NULL)
 		masked_roles = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * cap);
 	else
 		masked_roles = repalloc(masked_roles, sizeof(Oid) * cap);
 	n_masked_roles = 0;
+	n_role_answers = 0;
 
+	/* valid from here on: an invalidation arriving during the scan resets it */
+	masked_roles_valid = true;
 	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
@@ -739,8 +955,6 @@ load_masked_roles(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	masked_roles_valid = true;
-	masked_roles_cid = cid;
 }
 
 /* Is roleid masked: labelled MASKED or member of such a role (superusers never are)? */
@@ -748,42 +962,104 @@ bool
 privacy_role_is_masked(Oid roleid)
 {
 	int			i;
+	bool		masked = false;
 
 	if (!OidIsValid(roleid))
 		return false;
 	load_masked_roles();
-	if (n_masked_roles == 0 || superuser_arg(roleid))
+	if (n_masked_roles == 0)
 		return false;
-	for (i = 0; i < n_masked_roles; i++)
-		if (masked_roles[i] == roleid || is_member_of_role_nosuper(roleid, masked_roles[i]))
-			return true;
-	return false;
+	for (i = 0; i < n_role_answers; i++)
+		if (role_answers[i].role == roleid)
+			return role_answers[i].masked;
+	if (!superuser_arg(roleid))
+		for (i = 0; i < n_masked_roles && !masked; i++)
+			masked = masked_roles[i] == roleid || is_member_of_role_nosuper(roleid, masked_roles[i]);
+	/* remember the answer, unless an invalidation came meanwhile */
+	if (masked_roles_valid && n_role_answers < lengthof(role_answers))
+	{
+		role_answers[n_role_answers].role = roleid;
+		role_answers[n_role_answers].masked = masked;
+		n_role_answers++;
+	}
+	return masked;
 }
 
 /*
- * Does role act for a masked role: masked itself, or the role a masked login
- * switched to with SET ROLE (security-definer calls switch the current user,
- * not the outer one, and are not affected).
+ * Is this an operation of the extension itself: the current user is the
+ * extension owner, in one of its owner scopes (a security-restricted
+ * operation) or in one of its SECURITY DEFINER functions?  Code written by
+ * ordinary roles never runs so: table-owner scopes run as the table owner,
+ * foreign-key checks and SECURITY DEFINER functions of other roles as their
+ * owners.
  */
 static bool
-acts_as_masked(Oid role)
+in_extension_operation(void)
 {
-	return privacy_role_is_masked(role) ||
-		(role == GetOuterUserId() && privacy_role_is_masked(GetSessionUserId()));
+	Oid			userid = GetUserId();
+
+	if (!OidIsValid(privacy_schema_oid(true)) || userid != privacy_owner_oid())
+		return false;
+	return InSecurityRestrictedOperation() || extension_definer_depth > 0;
 }
 
-/* Refuse a function revealing protected data to a masked role. */
+/*
+ * Is the session masked?  It is when the session user (who logged in, or
+ * whom SET SESSION AUTHORIZATION chose), the outer user (SET ROLE) or the
+ * current user (SECURITY DEFINER functions) is masked: a masked login stays
+ * masked whatever role it switches to, SET ROLE to an unmasked group and
+ * SECURITY DEFINER functions of other roles included.  The one exception is
+ * the extension's own operations (in_extension_operation).
+ */
+static bool
+session_is_masked(void)
+{
+	load_masked_roles();
+	if (n_masked_roles == 0)
+		return false;
+	if (!privacy_role_is_masked(GetSessionUserId()) &&
+		!privacy_role_is_masked(GetOuterUserId()) &&
+		!privacy_role_is_masked(GetUserId()))
+		return false;
+	return !in_extension_operation();
+}
+
+/* Refuse a function revealing protected data to a masked session. */
 void
 privacy_check_not_masked(const char *what)
 {
-	Oid			role = GetUserId();
-
-	if (acts_as_masked(role))
+	if (session_is_masked())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for function %s", what),
-				 errdetail("Role \"%s\" is masked: it cannot read protected data.",
-						   GetUserNameFromId(role, false))));
+				 errdetail("The session of role \"%s\" is masked: it cannot read protected data.",
+						   GetUserNameFromId(GetSessionUserId(), false))));
+}
+
+/*
+ * fmgr hook: count the SECURITY DEFINER functions of schema privacy being
+ * run (event triggers, refresh_masked_views, ...), for in_extension_operation.
+ */
+static void
+views_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	HeapTuple	tup;
+	bool		ours;
+
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, private);
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(flinfo->fn_oid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	ours = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef &&
+		((Form_pg_proc) GETSTRUCT(tup))->pronamespace == privacy_schema_oid(true);
+	ReleaseSysCache(tup);
+	if (!ours)
+		return;
+	if (event == FHET_START)
+		extension_definer_depth++;
+	else if (extension_definer_depth > 0)
+		extension_definer_depth--;
 }
 
 /* ----------------------------------------------------------------------
@@ -938,68 +1214,262 @@ relation_is_personal(Oid relid, int depth)
 	return false;
 }
 
-/*
- * Permission check of one relation of a query: refused when the role it is
- * checked as acts for a masked role and the relation holds personal data.
- */
-static bool
-check_relation(Oid relid, Oid check_as, bool ereport_on_violation)
-{
-	Oid			role = OidIsValid(check_as) ? check_as : GetUserId();
+/* ----------------------------------------------------------------------
+ * The permission hook and its backend cache
+ * ---------------------------------------------------------------------- */
 
-	if (!acts_as_masked(role) || !relation_is_personal(relid, 0))
-		return true;
-	if (!ereport_on_violation)
+/* What the permission hook knows about one relation. */
+typedef enum RelKind
+{
+	REL_ORDINARY,				/* nothing personal: no check */
+	REL_PERSONAL,				/* read by a masked session only through a masked view */
+	REL_MASKED_VIEW				/* a view of the masked schema */
+} RelKind;
+
+typedef struct RelInfo
+{
+	Oid			relid;			/* hash key */
+	RelKind		kind;
+	int			nreads;			/* masked view: relations its query reads, */
+	Oid		   *reads;			/* once per reference */
+} RelInfo;
+
+/*
+ * Relations seen by the hook, with what they are; reset as a whole by any
+ * relcache invalidation (DDL, a label set anywhere), a change of the masked
+ * schema or of its name.  Hot-path checks cost hash lookups, no catalog scan.
+ */
+static HTAB *rel_cache = NULL;
+static MemoryContext rel_cache_cxt = NULL;
+static bool rel_cache_stale = false;
+static Oid	rel_cache_masked_nsp = InvalidOid;
+
+/* Relations a view's query reads with permissions checked, once per reference. */
+typedef struct ViewReads
+{
+	List	   *relids;
+} ViewReads;
+
+/* Walker collecting the relations of a query and its subqueries. */
+static bool
+view_reads_walker(Node *node, void *context)
+{
+	ViewReads  *vr = (ViewReads *) context;
+
+	if (node == NULL)
 		return false;
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied for relation %s", get_rel_name(relid)),
-			 errdetail("Role \"%s\" is masked: it reads personal data only through the views of schema \"%s\".",
-					   GetUserNameFromId(role, false), masked_schema)));
-	return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+#if PG_VERSION_NUM >= 160000
+		if (rte->rtekind == RTE_RELATION && rte->perminfoindex != 0)
+#else
+		if (rte->rtekind == RTE_RELATION && rte->requiredPerms != 0)
+#endif
+			vr->relids = lappend_oid(vr->relids, rte->relid);
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, view_reads_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, view_reads_walker, context);
 }
 
-/* ExecutorCheckPerms hook: chain, then refuse personal relations to masked roles. */
+/* Fill the reads of masked view info->relid (the table and what its filter reads). */
+static void
+load_view_reads(RelInfo *info)
+{
+	Relation	view = relation_open(info->relid, AccessShareLock);
+	ViewReads	vr = {NIL};
+	ListCell   *lc;
+	int			i = 0;
+
+	(void) view_reads_walker((Node *) get_view_query(view), &vr);
+	relation_close(view, AccessShareLock);
+	info->reads = MemoryContextAlloc(rel_cache_cxt, sizeof(Oid) * Max(list_length(vr.relids), 1));
+	foreach(lc, vr.relids)
+		info->reads[i++] = lfirst_oid(lc);
+	info->nreads = i;
+}
+
+/* Drop the cache when an invalidation said so; make it when missing. */
+static void
+rel_cache_prepare(Oid masked_nsp)
+{
+	HASHCTL		ctl;
+
+	if (rel_cache != NULL && !rel_cache_stale && rel_cache_masked_nsp == masked_nsp)
+		return;
+	if (rel_cache_cxt == NULL)
+		rel_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "privacy masked relations",
+											  ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(rel_cache_cxt);
+	rel_cache_stale = false;
+	rel_cache_masked_nsp = masked_nsp;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(RelInfo);
+	ctl.hcxt = rel_cache_cxt;
+	rel_cache = hash_create("privacy masked relations", 64, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * What relation relid is, from the cache (computed on first use, and entered
+ * only once computed: an error midway leaves no entry behind).
+ */
+static RelInfo *
+rel_info(Oid relid, Oid masked_nsp)
+{
+	RelInfo    *info = hash_search(rel_cache, &relid, HASH_FIND, NULL);
+	RelInfo		fresh = {relid, REL_ORDINARY, 0, NULL};
+
+	if (info != NULL)
+		return info;
+	if (OidIsValid(masked_nsp) && get_rel_namespace(relid) == masked_nsp)
+	{
+		if (get_rel_relkind(relid) == RELKIND_VIEW)
+		{
+			fresh.kind = REL_MASKED_VIEW;
+			load_view_reads(&fresh);
+		}
+	}
+	else if (relation_is_personal(relid, 0))
+		fresh.kind = REL_PERSONAL;
+	info = hash_search(rel_cache, &relid, HASH_ENTER, NULL);
+	*info = fresh;
+	return info;
+}
+
+/* Relcache (and role) invalidation: the cache is rebuilt at the next check. */
+static void
+views_relcache_callback(Datum arg, Oid relid)
+{
+	rel_cache_stale = true;
+	masked_roles_valid = false;
+}
+
+/* Syscache invalidation of roles, memberships and schemas. */
+static void
+views_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	rel_cache_stale = true;
+	masked_roles_valid = false;
+}
+
+/*
+ * The permission check of a masked session.  n relations of one query (with
+ * the permissions each requires) are admitted when none holds personal data,
+ * or each one that does is read (SELECT only) through a masked view of the
+ * query: every masked view brings one reference to each relation its own
+ * query reads (its table, what its row filter reads); a reference beyond
+ * those is the session's own and is refused.  The masked views are
+ * security_invoker, so the standard check before this one has already
+ * checked the session's grants on those relations, and the rewriter applied
+ * their row-level security policies for it.
+ */
+static bool
+check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_on_violation)
+{
+	Oid			masked_nsp = get_namespace_oid(masked_schema, true);
+	RelInfo   **infos = palloc(sizeof(RelInfo *) * n);
+	List	   *allowed = NIL;
+	int			i;
+	int			k;
+
+	rel_cache_prepare(masked_nsp);
+	for (i = 0; i < n; i++)
+		infos[i] = rel_info(relids[i], masked_nsp);
+	for (i = 0; i < n; i++)
+		if (infos[i]->kind == REL_MASKED_VIEW && perms[i] == ACL_SELECT)
+			for (k = 0; k < infos[i]->nreads; k++)
+				allowed = lappend_oid(allowed, infos[i]->reads[k]);
+	for (i = 0; i < n; i++)
+	{
+		ListCell   *lc;
+		bool		through_view = false;
+
+		if (infos[i]->kind != REL_PERSONAL)
+			continue;
+		if (perms[i] == ACL_SELECT)
+			foreach(lc, allowed)
+				if (lfirst_oid(lc) == relids[i])
+				{
+					allowed = foreach_delete_current(allowed, lc);
+					through_view = true;
+					break;
+				}
+		if (through_view)
+			continue;
+		if (!ereport_on_violation)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for relation %s", get_rel_name(relids[i])),
+				 errdetail("The session of role \"%s\" is masked: it reads personal data only through the views of schema \"%s\".",
+						   GetUserNameFromId(GetSessionUserId(), false), masked_schema)));
+	}
+	pfree(infos);
+	list_free(allowed);
+	return true;
+}
+
+/* ExecutorCheckPerms hook: chain, then check the query of a masked session. */
 #if PG_VERSION_NUM >= 160000
 static bool
 views_check_perms(List *rangeTable, List *rtePermInfos, bool ereport_on_violation)
 {
 	ListCell   *lc;
+	Oid		   *relids;
+	AclMode    *perms;
+	int			n = 0;
 
 	if (prev_check_perms && !prev_check_perms(rangeTable, rtePermInfos, ereport_on_violation))
 		return false;
-	load_masked_roles();
-	if (n_masked_roles == 0)
+	/* a parallel worker runs a plan its leader already checked */
+	if (IsParallelWorker() || rtePermInfos == NIL || !session_is_masked())
 		return true;
+	relids = palloc(sizeof(Oid) * list_length(rtePermInfos));
+	perms = palloc(sizeof(AclMode) * list_length(rtePermInfos));
 	foreach(lc, rtePermInfos)
 	{
 		RTEPermissionInfo *p = lfirst_node(RTEPermissionInfo, lc);
 
-		if (p->requiredPerms != 0 && !check_relation(p->relid, p->checkAsUser, ereport_on_violation))
-			return false;
+		if (p->requiredPerms == 0)
+			continue;
+		relids[n] = p->relid;
+		perms[n++] = p->requiredPerms;
 	}
-	return true;
+	return check_masked_query(n, relids, perms, ereport_on_violation);
 }
 #else
 static bool
 views_check_perms(List *rangeTable, bool ereport_on_violation)
 {
 	ListCell   *lc;
+	Oid		   *relids;
+	AclMode    *perms;
+	int			n = 0;
 
 	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
 		return false;
-	load_masked_roles();
-	if (n_masked_roles == 0)
+	/* a parallel worker runs a plan its leader already checked */
+	if (IsParallelWorker() || rangeTable == NIL || !session_is_masked())
 		return true;
+	relids = palloc(sizeof(Oid) * list_length(rangeTable));
+	perms = palloc(sizeof(AclMode) * list_length(rangeTable));
 	foreach(lc, rangeTable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		if (rte->rtekind == RTE_RELATION && rte->requiredPerms != 0 &&
-			!check_relation(rte->relid, rte->checkAsUser, ereport_on_violation))
-			return false;
+		if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0)
+			continue;
+		relids[n] = rte->relid;
+		perms[n++] = rte->requiredPerms;
 	}
-	return true;
+	return check_masked_query(n, relids, perms, ereport_on_violation);
 }
 #endif
 
@@ -1304,13 +1774,28 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								readOnlyTree,
 #endif
 								context, params, queryEnv, dest, qc);
+
+	/*
+	 * A label stored: every backend's permission cache (masked roles,
+	 * personal relations) is rebuilt, this one's at the next command (the
+	 * label hook ran before the label was stored, and the queries it ran may
+	 * have read the old labels into the cache).
+	 */
+	if (IsA(parsetree, SecLabelStmt))
+	{
+		CacheInvalidateRelcacheAll();
+		masked_roles_valid = false;
+		rel_cache_stale = true;
+	}
 }
 
-/* Forget the masked roles read in a transaction that ended. */
+/* At the end of a transaction: no extension function is running any more. */
 static void
 views_xact_callback(XactEvent event, void *arg)
 {
-	masked_roles_valid = false;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		extension_definer_depth = 0;
 }
 
 /* Module initialisation: GUC, label provider, hooks. */
@@ -1330,4 +1815,10 @@ ViewsInit(void)
 	prev_utility = ProcessUtility_hook;
 	ProcessUtility_hook = views_ProcessUtility;
 	RegisterXactCallback(views_xact_callback, NULL);
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = views_fmgr_hook;
+	CacheRegisterRelcacheCallback(views_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, views_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, views_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, views_syscache_callback, (Datum) 0);
 }

@@ -16,9 +16,10 @@ extern void ViewsInit(void);
 extern bool privacy_role_is_masked(Oid roleid);
 
 /*
- * Refuse (42501) when the current user acts for a masked role: a function
- * that would reveal protected data (decrypt, detokenize) calls it first.
- * what names the refused function in the message.
+ * Refuse (42501) in a masked session (its session user, outer user or
+ * current user is masked), except in the extension's own operations: a
+ * function that would reveal protected data (decrypt, detokenize) calls it
+ * first.  what names the refused function in the message.
  */
 extern void privacy_check_not_masked(const char *what);
 

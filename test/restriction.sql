@@ -9,6 +9,8 @@ INSERT INTO restr_people VALUES (1, 'ann@example.org', 'Ann'), (2, 'bob@example.
 SECURITY LABEL FOR privacy ON COLUMN restr_people.name IS 'MASKED WITH FUNCTION privacy.partial(name, 1, ''***'', 0)';
 DO $$ BEGIN PERFORM privacy.register_subject_table('restr_people', 'email'); END $$;
 CREATE ROLE restr_bi NOLOGIN;
+-- masked views are security_invoker: the masked role reads what it was granted
+GRANT SELECT ON restr_people TO restr_bi;
 -- the plan of a query, line by line
 CREATE FUNCTION pg_temp.plan_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN

@@ -29,6 +29,8 @@ CREATE ROLE privacy_alice LOGIN IN ROLE privacy_analysts;
 CREATE ROLE privacy_other NOLOGIN;
 GRANT SELECT ON clients, subscribers_decrypted TO privacy_readers;
 GRANT SELECT ON subscribers, events_2024 TO PUBLIC;
+-- masked views are security_invoker: masked roles read through them what they were granted
+GRANT SELECT ON clients, events TO privacy_readers, privacy_analysts;
 GRANT EXECUTE ON FUNCTION privacy.decrypt(bytea, text), privacy.decrypt_text(bytea, text),
       privacy.detokenize(text, text) TO privacy_readers;
 

@@ -26,7 +26,10 @@ COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
 
 -- The query of a table's masked view: every column in order, masked ones
 -- through their rules.  The view is a security_barrier, so a row filter added
--- here (restricted data subjects) cannot be bypassed by leaky functions.
+-- here (restricted data subjects) cannot be bypassed by leaky functions, and
+-- security_invoker: the reader's grants and row-level security policies on
+-- the table apply (the permission hook admits a masked session's read of the
+-- table only through the view).
 -- Row filter of a table's masked view: none here; the subject module replaces
 -- this function to leave out subjects under restriction.
 CREATE OR REPLACE FUNCTION privacy._masked_view_filter(tbl regclass) RETURNS text
@@ -70,10 +73,36 @@ $$;
 REVOKE ALL ON FUNCTION privacy._masked_roles() FROM PUBLIC;
 COMMENT ON FUNCTION privacy._masked_roles() IS 'Roles labelled MASKED';
 
+-- Relations of schema privacy that the masked views read (a row filter of
+-- the subject module reads privacy.restrictions): masked views are
+-- security_invoker, so masked roles need SELECT on them; the permission hook
+-- lets a masked session read them only through a masked view.
+CREATE OR REPLACE FUNCTION privacy._masked_view_reads() RETURNS SETOF regclass
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT d.refobjid::pg_catalog.regclass
+      FROM pg_catalog.pg_depend d
+      JOIN pg_catalog.pg_rewrite w ON w.oid OPERATOR(pg_catalog.=) d.objid
+      JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) w.ev_class
+      JOIN pg_catalog.pg_namespace vn ON vn.oid OPERATOR(pg_catalog.=) v.relnamespace
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.refobjid
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+       AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND vn.nspname OPERATOR(pg_catalog.=) pg_catalog.current_setting('privacy.masked_schema')
+       AND c.relnamespace OPERATOR(pg_catalog.=) 'privacy'::pg_catalog.regnamespace
+       AND c.relkind IN ('r', 'v', 'p')
+$$;
+REVOKE ALL ON FUNCTION privacy._masked_view_reads() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._masked_view_reads() IS
+  'Relations of schema privacy read by the masked views (their row filters)';
+
 -- Give a masked role, in this database, USAGE on the masked schema, SELECT on
--- its views and a search_path that starts with it (and the library loaded at
--- connection, so that the permission hook is there even without
--- shared_preload_libraries); or take all of that back.
+-- its views (and on what their row filters read), a search_path that starts
+-- with it (and the library loaded at connection, so that the permission hook
+-- is there even without shared_preload_libraries); or take all of that back.
+-- The views are security_invoker: the role also needs SELECT on the tables
+-- it may read, as for the tables themselves (a DBA grants those).
 CREATE OR REPLACE FUNCTION privacy._setup_masked_role(role oid, masked boolean) RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -83,17 +112,24 @@ DECLARE
     r    text := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(role));
     db   text := pg_catalog.quote_ident(pg_catalog.current_database());
     nsp  name := pg_catalog.current_setting('privacy.masked_schema');
+    rel  pg_catalog.regclass;
 BEGIN
     IF masked THEN
         PERFORM privacy._create_masked_schema(nsp);
         EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', nsp, r);
         EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', nsp, r);
+        FOR rel IN SELECT x FROM privacy._masked_view_reads() x LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', rel, r);
+        END LOOP;
         EXECUTE pg_catalog.format('ALTER ROLE %s IN DATABASE %s SET search_path = %I, "$user", public',
                                   r, db, nsp);
         EXECUTE pg_catalog.format('ALTER ROLE %s IN DATABASE %s SET session_preload_libraries = privacy',
                                   r, db);
     ELSE
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) nsp) THEN
+            FOR rel IN SELECT x FROM privacy._masked_view_reads() x LOOP
+                EXECUTE pg_catalog.format('REVOKE SELECT ON %s FROM %s', rel, r);
+            END LOOP;
             EXECUTE pg_catalog.format('REVOKE SELECT ON ALL TABLES IN SCHEMA %I FROM %s', nsp, r);
             EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA %I FROM %s', nsp, r);
         END IF;
@@ -104,7 +140,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION privacy._setup_masked_role(oid, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._setup_masked_role(oid, boolean) IS
-  'Grants a masked role the masked schema and its search_path in this database, or takes them back';
+  'Grants a masked role the masked schema (and what its views'' row filters read) and its search_path in this database, or takes them back';
 
 -- The masked schema, owned by the extension owner, closed to PUBLIC.
 CREATE OR REPLACE FUNCTION privacy._create_masked_schema(nsp name) RETURNS void
@@ -206,12 +242,12 @@ BEGIN
     FOR r IN SELECT l.tbl, l.relname FROM privacy._labelled_tables() l ORDER BY l.relname LOOP
         v := pg_catalog.format('%I.%I', nsp, r.relname);
         BEGIN
-            EXECUTE pg_catalog.format('CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s',
+            EXECUTE pg_catalog.format('CREATE OR REPLACE VIEW %s WITH (security_barrier, security_invoker) AS %s',
                                       v, privacy._masked_view_query(r.tbl));
         EXCEPTION WHEN invalid_table_definition THEN
             -- a column renamed, dropped or of another type: start afresh
             EXECUTE pg_catalog.format('DROP VIEW %s', v);
-            EXECUTE pg_catalog.format('CREATE VIEW %s WITH (security_barrier) AS %s',
+            EXECUTE pg_catalog.format('CREATE VIEW %s WITH (security_barrier, security_invoker) AS %s',
                                       v, privacy._masked_view_query(r.tbl));
         END;
         EXECUTE pg_catalog.format('COMMENT ON VIEW %s IS %L', v,
@@ -288,3 +324,27 @@ REVOKE ALL ON FUNCTION privacy._views_on_sql_drop() FROM PUBLIC;
 DROP EVENT TRIGGER IF EXISTS privacy_views_sql_drop;
 CREATE EVENT TRIGGER privacy_views_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy._views_on_sql_drop();
+
+-- Masked views made by 0.1.0 read their tables with their owner's rights:
+-- bring them to security_invoker, and give masked roles what the views' row
+-- filters read.  (Nothing to do in a database without masked views.)
+DO $$
+DECLARE
+    nsp name := COALESCE(pg_catalog.current_setting('privacy.masked_schema', true), 'privacy_masked');
+    v   pg_catalog.regclass;
+    m   oid;
+BEGIN
+    FOR v IN SELECT c.oid FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+              WHERE n.nspname OPERATOR(pg_catalog.=) nsp AND c.relkind OPERATOR(pg_catalog.=) 'v'
+                AND NOT COALESCE(c.reloptions OPERATOR(pg_catalog.@>) '{security_invoker=true}', false) LOOP
+        EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = true)', v);
+    END LOOP;
+    IF FOUND THEN
+        FOR m IN SELECT x FROM privacy._masked_roles() x
+                  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.oid OPERATOR(pg_catalog.=) x) LOOP
+            PERFORM privacy._setup_masked_role(m, true);
+        END LOOP;
+    END IF;
+END
+$$;

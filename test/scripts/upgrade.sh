@@ -60,8 +60,12 @@ is "deterministic lookup still finds the row" \
 is "reencrypt moves the column to the rotated key" \
    "$(q $OLD "SELECT privacy.reencrypt('subscribers', 'phone') > 0")|$(q $OLD "SELECT count(DISTINCT privacy.key_version(phone)) FROM subscribers")" "t|1"
 is "masking rules kept" "$(q $OLD "SELECT count(*) FROM privacy.masking_rules WHERE tbl = 'clients'::regclass")" "2"
-is "masked role still reads masked data" \
-   "$(q $OLD "SET ROLE upgrade_reader; SELECT email LIKE '%*%' FROM privacy_masked.clients ORDER BY id LIMIT 1")" "t"
+is "masked views made by 0.1.0 are security_invoker after the update" \
+   "$(q $OLD "SELECT reloptions @> '{security_invoker=true}' FROM pg_class WHERE oid = 'privacy_masked.clients'::regclass")" "t"
+like "a masked role no longer reads a table it was never granted through its masked view" \
+   "$(q $OLD "SET ROLE upgrade_reader; SELECT email FROM privacy_masked.clients LIMIT 1")" "permission denied"
+is "granted the table, the masked role reads masked data" \
+   "$(q $OLD "GRANT SELECT ON clients TO upgrade_reader; SET ROLE upgrade_reader; SELECT email LIKE '%*%' FROM privacy_masked.clients ORDER BY id LIMIT 1")" "t"
 is "retention policy kept and purge runs" "$(q $OLD "SELECT count(*) FROM privacy.purge(dry_run => true) WHERE tbl = 'messages'::regclass")" "1"
 is "hold kept" "$(q $OLD "SELECT count(*) FROM privacy.active_holds WHERE tbl = 'payments'::regclass")" "1"
 is "consent kept" "$(q $OLD "SELECT privacy.has_consent('1', 'newsletter')")" "t"
