@@ -2,7 +2,7 @@
 -- reference tables raises its documented error (feature_not_supported,
 -- naming the capability, the table kind and what to do instead).
 SET client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(24);
 
 CREATE TABLE ct_dist (id int PRIMARY KEY, subscriber text, email text, created_at timestamptz DEFAULT now());
 SELECT create_distributed_table('ct_dist', 'id');
@@ -18,9 +18,11 @@ SELECT is(ct.try($$SELECT privacy.protect_column('ct_dist', 'email')$$),
 SELECT is(ct.try($$SELECT privacy.protect_column('ct_ref', 'email')$$),
           'ERROR 0A000: privacy.protect_column is not supported on the Citus reference table "public.ct_ref"',
           'protect_column refuses a reference table');
-SELECT is(ct.try($$SELECT privacy.set_retention('ct_dist', '30 days', 'created_at')$$),
-          'ERROR 0A000: privacy.set_retention is not supported on the Citus distributed table "public.ct_dist"',
-          'set_retention refuses a distributed table');
+SELECT is(privacy.set_retention('ct_dist', '30 days'), 12, 'latest-write retention on a distributed table');
+SELECT is(ct.try($$SELECT privacy.set_retention('ct_dist', '40 days')$$),
+          'ERROR 0A000: Changing the period of a ''latest write'' retention policy is not supported on the Citus distributed table "public.ct_dist"',
+          'changing its period is refused (expiries cannot be moved on the shards)');
+SELECT ok(privacy.drop_retention('ct_dist'), 'and it can be dropped');
 SELECT is(ct.try($$SELECT privacy.set_retention('ct_ref', '30 days', 'created_at')$$),
           'ERROR 0A000: privacy.set_retention is not supported on the Citus reference table "public.ct_ref"',
           'set_retention refuses a reference table');
@@ -76,15 +78,17 @@ SELECT privacy.unrestrict('s2');
 SELECT matches(ct.on_worker(1, $$SELECT privacy.rotate_key('default')$$),
                'written by the coordinator only', 'rotate_key on a worker is refused');
 
--- a table with a retention policy distributed afterwards: purge refuses it, never a silent 0
+-- a table with a retention policy made a reference table afterwards: purge refuses it, never a silent 0
+BEGIN;   -- the background worker must not purge it while it is still a local table
 CREATE TABLE ct_ret (id int PRIMARY KEY, created_at timestamptz DEFAULT now() - interval '2 days');
 SELECT privacy.set_retention('ct_ret', '1 day', 'created_at');
 INSERT INTO ct_ret SELECT i FROM generate_series(1, 10) i;
 SET citus.enable_unsafe_triggers = on;
-SELECT create_distributed_table('ct_ret', 'id');
+SELECT create_reference_table('ct_ret');
 RESET citus.enable_unsafe_triggers;
+COMMIT;
 SELECT is((SELECT string_agg(action, ',') FROM privacy.purge() WHERE tbl = 'ct_ret'::regclass), 'failed',
-          'purge reports a distributed table as failed');
+          'purge reports a reference table as failed');
 SELECT is((SELECT count(*) FROM ct_ret), 10::bigint, 'and deletes nothing behind Citus''s back');
 SET citus.enable_unsafe_triggers = on;
 SELECT privacy.drop_retention('ct_ret');
