@@ -56,13 +56,17 @@ $(UPGRADE_built): $(UPGRADE_PRELUDE) $(SQL_FRAGMENTS) privacy.control
 	  echo; echo "-- ---- $(UPGRADE_PRELUDE) ----"; cat $(UPGRADE_PRELUDE); \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
-.PHONY: test test-citus demo bench
+.PHONY: test test-citus bench-citus demo bench
 test:
 	bash scripts/test.sh
 
 # Citus suite (not part of `make test`): CITUS_SRC names the Citus source archive.
 test-citus:
 	CITUS_SRC="$(CITUS_SRC)" bash scripts/test_citus.sh
+
+# Citus figures: encryption in pushed-down queries vs. a local table (scripts/bench_citus.sql).
+bench-citus:
+	CITUS_SRC="$(CITUS_SRC)" CITUS_RUN=bench bash scripts/test_citus.sh
 
 demo:
 	bash scripts/demo.sh

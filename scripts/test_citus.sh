@@ -93,6 +93,13 @@ if [ -n "${CITUS_HOLD:-}" ]; then
     while [ -e "$CITUS_HOLD" ]; do sleep 1; done
 fi
 
+# CITUS_RUN=bench (make bench-citus): the figures instead of the tests
+if [ "${CITUS_RUN:-test}" = bench ]; then
+    node_psql "$COORD_PORT" -d $DB -f scripts/bench_citus.sql
+    stop_nodes
+    exit 0
+fi
+
 passed=0
 failed=0
 

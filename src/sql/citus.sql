@@ -29,7 +29,7 @@ COMMENT ON FUNCTION privacy.key_ring_fingerprint() IS
   'SHA-256 over every key version of this node''s ring (wrapped material included); equal on nodes holding the same ring';
 
 CREATE OR REPLACE FUNCTION privacy._keys_row_sync() RETURNS trigger
-AS 'MODULE_PATHNAME', 'privacy_keys_row_sync' LANGUAGE C;
+AS 'MODULE_PATHNAME', 'privacy_keys_row_sync' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy._keys_row_sync() FROM PUBLIC;
 COMMENT ON FUNCTION privacy._keys_row_sync() IS
   'Row trigger on privacy.keys: collects changed key ids for the copy to Citus workers';
@@ -38,7 +38,7 @@ CREATE OR REPLACE TRIGGER keys_row_sync
     FOR EACH ROW EXECUTE FUNCTION privacy._keys_row_sync();
 
 CREATE OR REPLACE FUNCTION privacy._keys_worker_guard() RETURNS trigger
-AS 'MODULE_PATHNAME', 'privacy_keys_worker_guard' LANGUAGE C;
+AS 'MODULE_PATHNAME', 'privacy_keys_worker_guard' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy._keys_worker_guard() FROM PUBLIC;
 COMMENT ON FUNCTION privacy._keys_worker_guard() IS
   'Statement trigger on privacy.keys: on a Citus worker only the copy from the coordinator writes the ring';
@@ -48,13 +48,13 @@ CREATE OR REPLACE TRIGGER keys_worker_guard
 
 CREATE OR REPLACE FUNCTION privacy._ring_apply(rows jsonb, key_ids int[], fingerprint text)
 RETURNS void
-AS 'MODULE_PATHNAME', 'privacy_ring_apply' LANGUAGE C VOLATILE;
+AS 'MODULE_PATHNAME', 'privacy_ring_apply' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy._ring_apply(jsonb, int[], text) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._ring_apply(jsonb, int[], text) IS
   'On a Citus worker: replaces the ring (key_ids NULL) or the given keys with rows sent by the coordinator';
 
 CREATE OR REPLACE FUNCTION privacy.sync_key_ring() RETURNS int
-AS 'MODULE_PATHNAME', 'privacy_sync_key_ring' LANGUAGE C STRICT VOLATILE;
+AS 'MODULE_PATHNAME', 'privacy_sync_key_ring' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy.sync_key_ring() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.sync_key_ring() IS
   'On a Citus coordinator: copies the whole key ring to every worker (run after citus_add_node); returns the number of workers';
@@ -63,7 +63,7 @@ COMMENT ON FUNCTION privacy.sync_key_ring() IS
 CREATE OR REPLACE FUNCTION privacy.key_ring_status()
 RETURNS TABLE (nodename text, nodeport int, is_coordinator boolean, master_key_id text,
                fingerprint text, synced boolean, in_step boolean)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -114,7 +114,10 @@ COMMENT ON FUNCTION privacy._citus_coordinator_only(text) IS
   'Raises the documented error of a coordinator-only function evaluated on a Citus worker';
 
 -- Citus table kind of a relation: 'distributed', 'reference', 'citus local',
--- or NULL (not a Citus table, or no Citus in this database).
+-- or NULL (not a Citus table, or no Citus in this database).  This and the two
+-- refusal helpers stay executable by PUBLIC: functions that run with their
+-- caller's rights (protect_column, set_retention, ...) call them, and they
+-- only read pg_dist_partition, which Citus lets everyone read.
 CREATE OR REPLACE FUNCTION privacy._citus_kind(tbl regclass) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -141,7 +144,7 @@ COMMENT ON FUNCTION privacy._citus_kind(regclass) IS
 CREATE OR REPLACE FUNCTION privacy._citus_refuse(tbl regclass, capability text, instead text,
                                                  kinds text[] DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -162,13 +165,13 @@ COMMENT ON FUNCTION privacy._citus_refuse(regclass, text, text, text[]) IS
 -- only so that Citus pushes one UPDATE down to every shard (it refuses
 -- VOLATILE and column-fed STABLE functions there).  Not for indexes.
 CREATE OR REPLACE FUNCTION privacy._reencrypt_shard_value(value text, context text) RETURNS text
-AS 'MODULE_PATHNAME', 'privacy_reencrypt_value' LANGUAGE C IMMUTABLE;
+AS 'MODULE_PATHNAME', 'privacy_reencrypt_value' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION privacy._reencrypt_shard_value(value bytea, context text) RETURNS bytea
-AS 'MODULE_PATHNAME', 'privacy_reencrypt_value' LANGUAGE C IMMUTABLE;
+AS 'MODULE_PATHNAME', 'privacy_reencrypt_value' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION privacy._needs_reencrypt_shard(value text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'privacy_needs_reencrypt' LANGUAGE C STRICT IMMUTABLE;
+AS 'MODULE_PATHNAME', 'privacy_needs_reencrypt' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION privacy._needs_reencrypt_shard(value bytea) RETURNS boolean
-AS 'MODULE_PATHNAME', 'privacy_needs_reencrypt' LANGUAGE C STRICT IMMUTABLE;
+AS 'MODULE_PATHNAME', 'privacy_needs_reencrypt' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy._reencrypt_shard_value(text, text) IS
   'privacy._reencrypt_value for the pushed-down UPDATE of reencrypt on a Citus distributed table';
 COMMENT ON FUNCTION privacy._reencrypt_shard_value(bytea, text) IS
