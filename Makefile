@@ -2,7 +2,8 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject citus
+MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject \
+              crypto_parse token_parse label_parse citus
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
@@ -56,7 +57,7 @@ $(UPGRADE_built): $(UPGRADE_PRELUDE) $(SQL_FRAGMENTS) privacy.control
 	  echo; echo "-- ---- $(UPGRADE_PRELUDE) ----"; cat $(UPGRADE_PRELUDE); \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
-.PHONY: test test-citus bench-citus demo bench
+.PHONY: test test-citus bench-citus demo bench fuzz
 test:
 	bash scripts/test.sh
 
@@ -67,6 +68,11 @@ test-citus:
 # Citus figures: encryption in pushed-down queries vs. a local table (scripts/bench_citus.sql).
 bench-citus:
 	CITUS_SRC="$(CITUS_SRC)" CITUS_RUN=bench bash scripts/test_citus.sh
+
+# libFuzzer targets of the parsers (test/fuzz/), FUZZ_SECONDS each; no server needed.
+FUZZ_SECONDS ?= 300
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/scripts/fuzz.sh
 
 demo:
 	bash scripts/demo.sh
