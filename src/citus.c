@@ -117,6 +117,27 @@ privacy_citus_table_kind(Oid relid)
 	return kind;
 }
 
+/* The documented refusal of a capability on a Citus table (privacy._citus_refuse). */
+void
+privacy_citus_refuse(Oid relid, const char *capability, const char *instead)
+{
+	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		vals[3];
+	int			rc;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return;
+	vals[0] = ObjectIdGetDatum(relid);
+	vals[1] = CStringGetTextDatum(capability);
+	vals[2] = CStringGetTextDatum(instead);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT privacy._citus_refuse($1::pg_catalog.regclass, $2, $3)",
+							   3, types, vals, NULL, false, 1);
+	privacy_spi_check(rc, SPI_OK_SELECT, "check the Citus table kind");
+	SPI_finish();
+}
+
 /* Citus's transactional send to every worker with metadata. */
 static SendToWorkersFn
 citus_send_fn(void)

@@ -2,7 +2,7 @@
 -- reference tables raises its documented error (feature_not_supported,
 -- naming the capability, the table kind and what to do instead).
 SET client_min_messages = warning;
-SELECT plan(24);
+SELECT plan(26);
 
 CREATE TABLE ct_dist (id int PRIMARY KEY, subscriber text, email text, created_at timestamptz DEFAULT now());
 SELECT create_distributed_table('ct_dist', 'id');
@@ -35,6 +35,12 @@ SELECT is(ct.try($$SELECT privacy.mask_column('ct_ref', 'email', 'privacy.mask_e
 SELECT is(ct.try($$SELECT privacy.reencrypt('ct_ref', 'email')$$),
           'ERROR 0A000: privacy.reencrypt is not supported on the Citus reference table "ct_ref"',
           'reencrypt refuses a reference table (randomized encryption would differ per placement)');
+SELECT is(ct.try($$SECURITY LABEL FOR privacy ON COLUMN ct_dist.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)'$$),
+          'ERROR 0A000: Masking rules (SECURITY LABEL FOR privacy) is not supported on the Citus distributed table "public.ct_dist"',
+          'a masking label on a distributed table is refused');
+SELECT is(ct.try($$SECURITY LABEL FOR privacy ON COLUMN ct_ref.email IS 'MASKED WITH FUNCTION privacy.mask_email(email)'$$),
+          'ERROR 0A000: Masking rules (SECURITY LABEL FOR privacy) is not supported on the Citus reference table "public.ct_ref"',
+          'a masking label on a reference table is refused');
 SELECT is((SELECT count(*) FROM pg_seclabel WHERE provider = 'privacy'), 0::bigint, 'no masking rule was set');
 
 -- data subjects: export and erasure identify rows by address, which repeats across shards
