@@ -417,9 +417,11 @@ privacy_sync_key_ring(PG_FUNCTION_ARGS)
 /* ProcessUtility hook: after CREATE/ALTER EXTENSION privacy, copy the ring. */
 static void
 citus_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-					 bool readOnlyTree, ProcessUtilityContext context,
-					 ParamListInfo params, QueryEnvironment *queryEnv,
-					 DestReceiver *dest, QueryCompletion *qc)
+#if PG_VERSION_NUM >= 140000
+					 bool readOnlyTree,
+#endif
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
 	bool		ours = false;
@@ -429,10 +431,11 @@ citus_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else if (IsA(stmt, AlterExtensionStmt))
 		ours = strcmp(((AlterExtensionStmt *) stmt)->extname, "privacy") == 0;
 
-	if (prev_utility)
-		prev_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	privacy_next_utility(prev_utility, pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+						 readOnlyTree,
+#endif
+						 context, params, queryEnv, dest, qc);
 
 	if (ours && privacy_citus_is_coordinator())
 		push_ring(true, NIL);

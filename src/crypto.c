@@ -16,6 +16,7 @@
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -891,9 +892,14 @@ Datum
 privacy_siv_selftest(PG_FUNCTION_ARGS)
 {
 	int32		iterations = PG_GETARG_INT32(0);
-	EVP_CIPHER *siv = EVP_CIPHER_fetch(NULL, "AES-256-SIV", NULL);
+	EVP_CIPHER *siv;
 	int32		i;
 
+	if (iterations < 1 || iterations > 1000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("iterations must be between 1 and 1000000")));
+	siv = EVP_CIPHER_fetch(NULL, "AES-256-SIV", NULL);
 	if (siv == NULL)
 		report_openssl("fetch AES-256-SIV");
 	for (i = 0; i < iterations; i++)
@@ -910,8 +916,17 @@ privacy_siv_selftest(PG_FUNCTION_ARGS)
 		CryptoContext ctx = {ctxbuf, i % 40};
 		int			len = 1 + i % 80;	/* framed plaintexts are never empty */
 		int			outl;
-		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		EVP_CIPHER_CTX *c;
 
+		if (InterruptPending)
+		{
+			EVP_CIPHER_free(siv);
+			CHECK_FOR_INTERRUPTS();
+			siv = EVP_CIPHER_fetch(NULL, "AES-256-SIV", NULL);
+			if (siv == NULL)
+				report_openssl("fetch AES-256-SIV");
+		}
+		c = EVP_CIPHER_CTX_new();
 		privacy_random_bytes(key, sizeof(key));
 		privacy_random_bytes(hdr, sizeof(hdr));
 		privacy_random_bytes(pt, sizeof(pt));

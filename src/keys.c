@@ -67,6 +67,7 @@ static char *master_key_command = NULL;
 static char *master_key_file = NULL;
 static char *new_master_key_command = NULL;
 static char *new_master_key_file = NULL;
+static bool allow_drop_with_keys = false;
 
 /* What is kept of a master key: its id and the data-key wrapping key. */
 typedef struct MasterKey
@@ -320,6 +321,46 @@ create_key_file(const char *path)
 	return NULL;
 }
 
+/*
+ * Marker of a set-up master key, in the data directory: written the first
+ * time a master key loads from a file.  While it exists, a missing key file is
+ * an error, never replaced by a new random key (keys wrapped meanwhile would
+ * be lost when the real file came back).  NULL without a data directory.
+ */
+static char *
+setup_marker_path(void)
+{
+	return DataDir ? psprintf("%s/privacy_master_key.setup", DataDir) : NULL;
+}
+
+/* Write the setup marker if it is missing (best effort: a LOG line on failure). */
+static void
+write_setup_marker(const MasterKey *mk)
+{
+	char	   *path = setup_marker_path();
+	char		line[128];
+	int			fd;
+	int			len;
+	int			i;
+
+	if (path == NULL)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, S_IRUSR | S_IWUSR);
+	if (fd < 0)
+	{
+		if (errno != EEXIST)
+			ereport(LOG, (errmsg("could not create \"%s\": %m", path)));
+		return;
+	}
+	len = snprintf(line, sizeof(line), "privacy master key set up; master key id ");
+	for (i = 0; i < MASTER_ID_BYTES; i++)
+		len += snprintf(line + len, sizeof(line) - len, "%02x", mk->id[i]);
+	len += snprintf(line + len, sizeof(line) - len, "\n");
+	if (write(fd, line, len) != len || pg_fsync(fd) != 0)
+		ereport(LOG, (errmsg("could not write \"%s\": %m", path)));
+	close(fd);
+}
+
 /* Read a master-key file into buf; NULL or an error text. */
 static char *
 read_key_file(const char *path, bool create, char *buf, size_t buflen)
@@ -330,7 +371,13 @@ read_key_file(const char *path, bool create, char *buf, size_t buflen)
 
 	if (create)
 	{
-		char	   *err = create_key_file(path);
+		char	   *marker = setup_marker_path();
+		char	   *err;
+
+		if (marker && access(path, F_OK) != 0 && errno == ENOENT && access(marker, F_OK) == 0)
+			return psprintf("master key file \"%s\" is missing, and this cluster's master key was set up before "
+							"(\"%s\" exists): no new master key is generated; restore the file", path, marker);
+		err = create_key_file(path);
 
 		if (err)
 			return err;
@@ -411,6 +458,8 @@ load_master_key(const char *command, const char *file, bool create, MasterKey *m
 	PG_END_TRY();
 	strlcpy(mk->source, source, sizeof(mk->source));
 	mk->loaded = true;
+	if (create && !(command && command[0] != '\0'))
+		write_setup_marker(mk);
 	return NULL;
 }
 
@@ -1310,6 +1359,13 @@ KeysInit(void)
 							   NULL, &new_master_key_file, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("privacy.allow_drop_with_keys",
+							 "Allow DROP EXTENSION privacy while data keys that are not destroyed exist.",
+							 "Dropping the extension destroys the key ring: every value encrypted under those keys "
+							 "becomes unreadable for good.",
+							 &allow_drop_with_keys, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
 	CacheRegisterRelcacheCallback(keys_relcache_callback, (Datum) 0);
 
 	if (process_shared_preload_libraries_in_progress)
@@ -1322,4 +1378,35 @@ KeysInit(void)
 					 errdetail("%s", err),
 					 errhint("Each backend will try again when it first needs a key.")));
 	}
+}
+
+/*
+ * Before DROP EXTENSION privacy: refuse while the key ring holds data keys
+ * that are not destroyed, unless privacy.allow_drop_with_keys is on; the
+ * message says what would be lost.
+ */
+void
+privacy_keys_before_drop_extension(void)
+{
+	Datum		vals[2];
+	bool		nulls[2];
+
+	if (allow_drop_with_keys || !OidIsValid(privacy_schema_oid(true)) ||
+		!OidIsValid(get_relname_relid("keys", privacy_schema_oid(true))))
+		return;
+	(void) privacy_exec_as(privacy_owner_oid(),
+						   "SELECT pg_catalog.count(DISTINCT k.key_id), "
+						   "pg_catalog.string_agg(DISTINCT k.name, ', ') "
+						   "FROM privacy.keys k WHERE k.status OPERATOR(pg_catalog.<>) 'destroyed'",
+						   0, NULL, NULL, NULL, true, SPI_OK_SELECT, 2, vals, nulls, NULL);
+	if (!nulls[0] && DatumGetInt64(vals[0]) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop extension privacy: %lld data keys are not destroyed",
+						(long long) DatumGetInt64(vals[0])),
+				 errdetail("Dropping the extension destroys its key ring (%s): every value encrypted under "
+						   "those keys, in tables and in backups, becomes unreadable for good.",
+						   nulls[1] ? "" : TextDatumGetCString(vals[1])),
+				 errhint("Decrypt or export what must be kept first; then SET privacy.allow_drop_with_keys = on "
+						 "(superuser) and drop the extension.")));
 }

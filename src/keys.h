@@ -95,4 +95,7 @@ extern void privacy_hkdf(const uint8 *ikm, size_t ikmlen, const char *info,
 /* Fill buf with cryptographically random bytes (buffered per process). */
 extern void privacy_random_bytes(uint8 *buf, size_t len);
 
+/* Error unless DROP EXTENSION privacy may destroy the key ring (keys.c). */
+extern void privacy_keys_before_drop_extension(void);
+
 #endif							/* PRIVACY_KEYS_H */

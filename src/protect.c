@@ -19,6 +19,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "utils/syscache.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -31,6 +34,8 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "tcop/utility.h"
+#include "nodes/makefuncs.h"
 
 #include "audit.h"
 #include "citus.h"
@@ -48,28 +53,17 @@ PG_FUNCTION_INFO_V1(privacy_registry_write);
 PG_FUNCTION_INFO_V1(privacy_protect_value);
 PG_FUNCTION_INFO_V1(privacy_registry_remove);
 PG_FUNCTION_INFO_V1(privacy_registry_set_view);
+PG_FUNCTION_INFO_V1(privacy_rename_decrypted_view);
 PG_FUNCTION_INFO_V1(privacy_reencrypt);
 PG_FUNCTION_INFO_V1(privacy_protected_value);
 
-/* Does roleid own relation relid? */
-static bool
-owns_relation(Oid relid, Oid roleid)
-{
-#if PG_VERSION_NUM >= 160000
-	return object_ownercheck(RelationRelationId, relid, roleid);
-#else
-	return pg_class_ownercheck(relid, roleid);
-#endif
-}
+static ProcessUtility_hook_type prev_utility = NULL;
 
 /* Refuse callers that do not own the table. */
 static void
 require_owner(Oid relid)
 {
-	if (!owns_relation(relid, GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of table %s", get_rel_name(relid))));
+	privacy_require_table_owner(relid);
 }
 
 /* Binary ciphertext of a stored value (bytea, or "$pv1$" text); NULL if not one. */
@@ -315,7 +309,7 @@ check_decrypt_access(FunctionCallInfo fcinfo, const char *context)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("no protected column has context \"%s\"", context)));
-	if (!owns_relation(tbl, GetUserId()) && !may_read_view_column(view, col))
+	if (!privacy_owns_relation(tbl, GetUserId()) && !may_read_view_column(view, col))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to decrypt protected column \"%s\" of table \"%s\"",
@@ -422,14 +416,8 @@ privacy_needs_reencrypt(PG_FUNCTION_ARGS)
 static void
 registry_exec(const char *sql, int nargs, Oid *types, Datum *vals, const char *nulls, int expect)
 {
-	OwnerScope	scope;
-	int			rc;
-
-	privacy_owner_begin(&scope);
-	rc = SPI_execute_with_args(sql, nargs, types, vals, nulls, false, 0);
-	if (rc != expect)
-		elog(ERROR, "could not update privacy.protected_columns: %s", SPI_result_code_string(rc));
-	privacy_owner_end(&scope);
+	(void) privacy_exec_as(privacy_owner_oid(), sql, nargs, types, vals, nulls, false, expect,
+						   0, NULL, NULL, NULL);
 }
 
 /* A fresh random context for a protected column: "privacy:" and a UUID. */
@@ -457,10 +445,8 @@ privacy_registry_write(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *col = NameStr(*PG_GETARG_NAME(1));
-	AttrNumber	attnum;
 	Oid			typid;
 	int32		typmod;
-	Oid			collid;
 	char	   *context = new_column_context();
 	Oid			types[7] = {OIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT4OID};
 	Datum		vals[7];
@@ -471,12 +457,7 @@ privacy_registry_write(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot protect a column of temporary table \"%s\"", get_rel_name(relid))));
-	attnum = get_attnum(relid, col);
-	if (attnum <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
-	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+	privacy_column_type(relid, col, &typid, &typmod);
 
 	vals[0] = ObjectIdGetDatum(relid);
 	vals[1] = CStringGetTextDatum(col);
@@ -582,7 +563,59 @@ privacy_registry_remove(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* privacy._registry_set_view(tbl, view): record the _decrypted view (table owner only). */
+/* Does view's rewrite rule depend on (read) table relid? */
+static bool
+view_reads_table(Oid view, Oid relid)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		vals[2] = {ObjectIdGetDatum(view), ObjectIdGetDatum(relid)};
+	Datum		dep;
+	bool		depnull;
+
+	(void) privacy_exec_as(privacy_owner_oid(),
+						   "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r "
+						   "JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+						   "AND d.objid OPERATOR(pg_catalog.=) r.oid "
+						   "WHERE r.ev_class OPERATOR(pg_catalog.=) $1 "
+						   "AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+						   "AND d.refobjid OPERATOR(pg_catalog.=) $2)",
+						   2, types, vals, NULL, true, SPI_OK_SELECT, 1, &dep, &depnull, NULL);
+	return !depnull && DatumGetBool(dep);
+}
+
+/*
+ * Is view the "<table>_decrypted" view that protect_column has just made for
+ * relid: a view created in this transaction, in the table's schema, under that
+ * name, owned by the table's owner, whose rule reads the table?  Nothing else
+ * may enter the registry (the DDL event trigger renames registered views).
+ */
+static bool
+is_decrypted_view_of(Oid view, Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(view));
+	Form_pg_class form;
+	bool		ok;
+	char	   *want;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	form = (Form_pg_class) GETSTRUCT(tup);
+	want = psprintf("%s_decrypted", get_rel_name(relid));
+	ok = form->relkind == RELKIND_VIEW &&
+		form->relnamespace == get_rel_namespace(relid) &&
+		strncmp(NameStr(form->relname), want, NAMEDATALEN - 1) == 0 &&
+		form->relowner == privacy_relation_owner(relid) &&
+		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+	ReleaseSysCache(tup);
+	if (!ok)
+		return false;
+	return view_reads_table(view, relid);
+}
+
+/*
+ * privacy._registry_set_view(tbl, view): record the _decrypted view (table
+ * owner only); only the view protect_column made for that table (or NULL).
+ */
 Datum
 privacy_registry_set_view(PG_FUNCTION_ARGS)
 {
@@ -590,12 +623,59 @@ privacy_registry_set_view(PG_FUNCTION_ARGS)
 	Datum		vals[2];
 	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null")));
 	require_owner(PG_GETARG_OID(0));
+	if (!PG_ARGISNULL(1) && !is_decrypted_view_of(PG_GETARG_OID(1), PG_GETARG_OID(0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("\"%s\" is not the _decrypted view privacy made for table \"%s\"",
+						get_rel_name(PG_GETARG_OID(1)) ? get_rel_name(PG_GETARG_OID(1)) : "?",
+						get_rel_name(PG_GETARG_OID(0))),
+				 errdetail("Only privacy.protect_column records a table's _decrypted view.")));
 	vals[0] = PG_GETARG_DATUM(0);
 	vals[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	registry_exec("UPDATE privacy.protected_columns SET view = $2::pg_catalog.regclass "
 				  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
 				  2, types, vals, nulls, SPI_OK_UPDATE);
+	PG_RETURN_VOID();
+}
+
+/*
+ * privacy._rename_decrypted_view(relid, view): give a renamed table's
+ * _decrypted view the table's new name, if that name is free.  Called by the
+ * DDL event trigger; acts only on a view whose rule reads the table and that
+ * the table's owner owns, and renames it as that owner in a
+ * security-restricted operation.
+ */
+Datum
+privacy_rename_decrypted_view(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			view = PG_GETARG_OID(1);
+	Oid			owner;
+	char	   *relname = get_rel_name(relid);
+	char	   *want;
+
+	if (relname == NULL || get_rel_name(view) == NULL || get_rel_relkind(view) != RELKIND_VIEW)
+		PG_RETURN_VOID();
+	owner = privacy_relation_owner(relid);
+	if (privacy_relation_owner(view) != owner)
+		PG_RETURN_VOID();
+	if (!view_reads_table(view, relid))
+		PG_RETURN_VOID();
+	want = psprintf("%s_decrypted", relname);
+	if (strlen(want) >= NAMEDATALEN ||
+		OidIsValid(get_relname_relid(want, get_rel_namespace(relid))))
+		PG_RETURN_VOID();
+	(void) privacy_exec_as(owner,
+						   psprintf("ALTER VIEW %s RENAME TO %s",
+									quote_qualified_identifier(get_namespace_name(get_rel_namespace(view)),
+															   get_rel_name(view)),
+									quote_identifier(want)),
+						   0, NULL, NULL, NULL, false, SPI_OK_UTILITY, 0, NULL, NULL, NULL);
 	PG_RETURN_VOID();
 }
 
@@ -607,23 +687,32 @@ privacy_registry_set_view(PG_FUNCTION_ARGS)
 Datum
 privacy_reencrypt(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *col = NameStr(*PG_GETARG_NAME(1));
-	int32		batch = PG_GETARG_INT32(2);
+	Oid			relid;
+	char	   *col;
+	int32		batch;
 	char	   *context = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	char	   *relname = get_rel_name(relid);
+	char	   *relname;
 	Oid			types[2] = {OIDOID, TEXTOID};
 	Datum		vals[2];
 	OwnerScope	scope;
 	int			rc;
 	bool		isnull;
 	int64		count;
+	Datum		result;
 	char	   *qtbl;
-	char	   *qcol = (char *) quote_identifier(col);
+	char	   *qcol;
 	char	   *qctx;
 	const char *citus_kind;
 	StringInfoData sql;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table, column and batch size must not be null")));
+	relid = PG_GETARG_OID(0);
+	col = NameStr(*PG_GETARG_NAME(1));
+	batch = PG_GETARG_INT32(2);
+	relname = get_rel_name(relid);
 	if (relname == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -633,6 +722,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch size must be at least 1")));
 	qtbl = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
+	qcol = (char *) quote_identifier(col);
 
 	/* a protected column's context comes from the registry */
 	vals[0] = ObjectIdGetDatum(relid);
@@ -656,7 +746,15 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 	privacy_owner_end(&scope);
 	qctx = context ? quote_literal_cstr(context) : "NULL";
 
-	/* the UPDATE itself runs with the caller's rights */
+	/*
+	 * The UPDATE runs as the table's owner in a security-restricted
+	 * operation (its triggers and checks never get the caller's rights),
+	 * for a caller allowed to UPDATE the table.
+	 */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", relname)));
 	initStringInfo(&sql);
 	citus_kind = privacy_citus_table_kind(relid);
 	if (citus_kind && strcmp(citus_kind, "distributed") != 0)
@@ -665,18 +763,13 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 				 errmsg("privacy.reencrypt is not supported on the Citus %s table \"%s\"", citus_kind, relname),
 				 errdetail("Randomized encryption runs once per placement, so the copies of a row would differ."),
 				 errhint("Re-encrypt on a distributed table, or decrypt and re-insert the rows.")));
-	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
 	if (citus_kind)
-	{
 		/* Citus: one UPDATE pushed down to every shard, in its 2PC transaction */
-		appendStringInfo(&sql,
-						 "UPDATE %s SET %s = privacy._reencrypt_shard_value(%s, %s) "
-						 "WHERE privacy._needs_reencrypt_shard(%s)",
-						 qtbl, qcol, qcol, qctx, qcol);
-		rc = SPI_execute(sql.data, false, 0);
-		privacy_spi_check(rc, SPI_OK_UPDATE, "re-encrypt");
-		count = (int64) SPI_processed;
-	}
+		count = (int64) privacy_exec_as(privacy_relation_owner(relid),
+										psprintf("UPDATE %s SET %s = privacy._reencrypt_shard_value(%s, %s) "
+												 "WHERE privacy._needs_reencrypt_shard(%s)",
+												 qtbl, qcol, qcol, qctx, qcol),
+										0, NULL, NULL, NULL, false, SPI_OK_UPDATE, 0, NULL, NULL, NULL);
 	else
 	{
 		appendStringInfo(&sql,
@@ -686,12 +779,10 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 						 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
 						 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
 						 batch);
-		rc = SPI_execute(sql.data, false, 0);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not re-encrypt: %s", SPI_result_code_string(rc));
-		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		(void) privacy_exec_as(privacy_relation_owner(relid), sql.data, 0, NULL, NULL, NULL, false,
+							   SPI_OK_SELECT, 1, &result, &isnull, NULL);
+		count = isnull ? 0 : DatumGetInt64(result);
 	}
-	SPI_finish();
 
 	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,
 				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d}", count, batch));
@@ -779,8 +870,73 @@ privacy_protected_value(PG_FUNCTION_ARGS)
 		privacy_encrypt_raw(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), memo->key_name, true, &ctx)));
 }
 
-/* Module initialisation: nothing to set up. */
+/*
+ * Before DROP TABLE without CASCADE: drop the table's _decrypted view, as the
+ * table's owner, so that a protected table drops like any other (its masked
+ * view goes the same way, in views.c).  Only for a caller who owns the table
+ * (anyone else's DROP TABLE fails anyway).
+ */
+static void
+drop_decrypted_view(Oid relid)
+{
+	Oid			argtype = OIDOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	Datum		view;
+	bool		isnull;
+
+	if (!OidIsValid(relid) || !OidIsValid(privacy_schema_oid(true)) ||
+		!privacy_owns_relation(relid, GetUserId()))
+		return;
+	(void) privacy_exec_as(privacy_owner_oid(),
+						   "SELECT p.view::pg_catalog.oid FROM privacy.protected_columns p "
+						   "WHERE p.tbl OPERATOR(pg_catalog.=) $1 AND p.view IS NOT NULL LIMIT 1",
+						   1, &argtype, &arg, NULL, true, SPI_OK_SELECT, 1, &view, &isnull, NULL);
+	if (isnull || get_rel_name(DatumGetObjectId(view)) == NULL ||
+		privacy_relation_owner(DatumGetObjectId(view)) != privacy_relation_owner(relid))
+		return;
+	(void) privacy_exec_as(privacy_relation_owner(relid),
+						   psprintf("DROP VIEW %s", privacy_qualified_name(DatumGetObjectId(view))),
+						   0, NULL, NULL, NULL, false, SPI_OK_UTILITY, 0, NULL, NULL, NULL);
+}
+
+/*
+ * Utility hook: DROP TABLE of a protected table takes its _decrypted view
+ * with it; DROP EXTENSION privacy is refused while live keys exist.
+ */
+static void
+protect_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+#if PG_VERSION_NUM >= 140000
+					   bool readOnlyTree,
+#endif
+					   ProcessUtilityContext context, ParamListInfo params,
+					   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, DropStmt))
+	{
+		DropStmt   *stmt = (DropStmt *) parsetree;
+		ListCell   *lc;
+
+		if (stmt->removeType == OBJECT_TABLE && stmt->behavior != DROP_CASCADE)
+			foreach(lc, stmt->objects)
+				drop_decrypted_view(RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true));
+		if (stmt->removeType == OBJECT_EXTENSION)
+			foreach(lc, stmt->objects)
+				if (strcmp(strVal(lfirst(lc)), "privacy") == 0)
+					privacy_keys_before_drop_extension();
+	}
+	privacy_next_utility(prev_utility, pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+						 readOnlyTree,
+#endif
+						 context, params, queryEnv, dest, qc);
+}
+
+/* Module initialisation: the utility hook. */
 void
 ProtectInit(void)
 {
+	prev_utility = ProcessUtility_hook;
+	ProcessUtility_hook = protect_ProcessUtility;
 }

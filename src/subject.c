@@ -26,6 +26,7 @@
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
+#include "utils/rls.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -53,7 +54,30 @@ PG_FUNCTION_INFO_V1(privacy_encrypt_for_subject);
 PG_FUNCTION_INFO_V1(privacy_subject_owner_call);
 PG_FUNCTION_INFO_V1(privacy_export_subject);
 PG_FUNCTION_INFO_V1(privacy_erase_subject);
+PG_FUNCTION_INFO_V1(privacy_subject_keys);
+PG_FUNCTION_INFO_V1(privacy_related_keys);
+PG_FUNCTION_INFO_V1(privacy_export_rows);
+PG_FUNCTION_INFO_V1(privacy_erase_subject_rows);
+PG_FUNCTION_INFO_V1(privacy_masking_assignments);
 PG_FUNCTION_INFO_V1(privacy_erase_rows);
+
+/*
+ * The export or erasure in progress in this backend.  Row identification,
+ * export reads and erasure statements are SQL-callable (the PL/pgSQL of
+ * export_subject and erase_subject runs with the caller's rights and calls
+ * them), but they refuse to run outside one of these operations, as another
+ * user than the one who started it, or inside a security-restricted operation
+ * (that is, from code of a table owner that an operation runs).
+ */
+typedef struct SubjectOp
+{
+	Oid			user;			/* the caller of export_subject / erase_subject */
+	bool		erasing;
+	Datum		rows;			/* jsonb {relid: [row identity, ...]}, found by the operation */
+	bool		have_rows;
+} SubjectOp;
+
+static SubjectOp *subject_op = NULL;
 
 /* keys.c: privacy.create_key(name, purpose) */
 extern Datum privacy_create_key(PG_FUNCTION_ARGS);
@@ -120,27 +144,21 @@ require_arg(FunctionCallInfo fcinfo, int arg, const char *what)
 static char *
 subject_key_status(const char *name, bool create)
 {
-	OwnerScope	scope;
 	Oid			argtype = TEXTOID;
 	Datum		arg = CStringGetTextDatum(name);
-	MemoryContext cxt = CurrentMemoryContext;
-	char	   *status = NULL;
-	int			rc;
+	Datum		d;
+	bool		isnull;
+	char	   *status;
 
-	privacy_owner_begin(&scope);
 	if (create)
-	{
-		rc = SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))",
-								   1, &argtype, &arg, NULL, false, 1);
-		privacy_spi_check(rc, SPI_OK_SELECT, "lock subject key");
-	}
-	rc = SPI_execute_with_args("SELECT status FROM privacy.keys WHERE name OPERATOR(pg_catalog.=) $1 "
-							   "ORDER BY version DESC LIMIT 1",
-							   1, &argtype, &arg, NULL, false, 1);
-	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
-	if (SPI_processed == 1)
-		status = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	privacy_owner_end(&scope);
+		(void) privacy_exec_as(privacy_owner_oid(),
+							   "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))",
+							   1, &argtype, &arg, NULL, false, SPI_OK_SELECT, 0, NULL, NULL, NULL);
+	(void) privacy_exec_as(privacy_owner_oid(),
+						   "SELECT status FROM privacy.keys WHERE name OPERATOR(pg_catalog.=) $1 "
+						   "ORDER BY version DESC LIMIT 1",
+						   1, &argtype, &arg, NULL, false, SPI_OK_SELECT, 1, &d, &isnull, NULL);
+	status = isnull ? NULL : TextDatumGetCString(d);
 
 	if (status == NULL && create)
 	{
@@ -378,39 +396,87 @@ request_details(Datum ctx)
 												   CStringGetTextDatum("request_id"))));
 }
 
+/* Error unless called from the export or erasure in progress (see SubjectOp). */
+static SubjectOp *
+require_subject_op(const char *fname, bool erasing)
+{
+	if (subject_op == NULL || subject_op->user != GetUserId() ||
+		InSecurityRestrictedOperation() || (erasing && !subject_op->erasing))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("privacy.%s can only be called by privacy.%s", fname,
+						erasing ? "erase_subject" : "export_subject or privacy.erase_subject")));
+	return subject_op;
+}
+
 /*
- * privacy.export_subject(subject, request_id): the subject's data read with
- * the caller's rights, with the ledger read as the owner; audited.
+ * Run the subject's operation: the subject's rows found first
+ * (privacy._subject_rows(subject), the caller's PL/pgSQL, with the row lookups
+ * as each table's owner), then the implementation impl with the arguments
+ * given and those rows as its last argument.  The operation state is cleared
+ * on the way out, error or not.
+ */
+static Datum
+run_subject_op(const char *impl, int nargs, Oid *types, Datum *args, bool erasing)
+{
+	SubjectOp	op = {GetUserId(), erasing, (Datum) 0, false};
+	SubjectOp  *save = subject_op;
+	Oid			rtype = TEXTOID;
+	bool		nulls[FUNC_MAX_ARGS] = {0};
+	bool		isnull;
+	Datum		result = (Datum) 0;
+
+	subject_op = &op;
+	PG_TRY();
+	{
+		op.rows = call_function(subject_func("_subject_rows", 1, &rtype), 1, args, nulls, false, &isnull);
+		op.have_rows = !isnull;
+		types[nargs] = JSONBOID;
+		args[nargs] = op.rows;
+		nulls[nargs] = isnull;
+		result = call_function(subject_func(impl, nargs + 1, types), nargs + 1, args, nulls, false, &isnull);
+	}
+	PG_FINALLY();
+	{
+		subject_op = save;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * privacy.export_subject(subject, request_id): the subject's data, each table
+ * read as its owner after checking the caller may SELECT it, with the ledger
+ * read as the extension owner; audited.
  */
 Datum
 privacy_export_subject(PG_FUNCTION_ARGS)
 {
-	Oid			types[2] = {TEXTOID, JSONBOID};
-	Datum		args[2];
-	bool		nulls[2] = {false, false};
+	Oid			types[3] = {TEXTOID, JSONBOID};
+	Datum		args[3];
 	Datum		ctx;
 	Datum		result;
-	bool		isnull;
 
 	require_arg(fcinfo, 0, "subject");
 	ctx = subject_context(fcinfo, 1, "access,portability");
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = ctx;
-	result = call_function(subject_func("_export_subject", 2, types), 2, args, nulls, false, &isnull);
+	result = run_subject_op("_export_subject", 2, types, args, false);
 	privacy_audit("export_subject", NULL, text_to_cstring(PG_GETARG_TEXT_PP(0)), request_details(ctx));
 	PG_RETURN_DATUM(result);
 }
 
 /*
- * privacy.erase_subject(subject, reason, request_id): rows changed with the
- * caller's rights, then the subject's key destroyed and the deletion log
- * written as the owner; the report is audited.
+ * privacy.erase_subject(subject, reason, request_id): rows found and changed
+ * as each table's owner (the caller needs SELECT, and DELETE or UPDATE, on
+ * it), then the subject's key destroyed and the deletion log written as the
+ * extension owner; the report is audited.
  */
 Datum
 privacy_erase_subject(PG_FUNCTION_ARGS)
 {
-	Oid			types[3] = {TEXTOID, TEXTOID, JSONBOID};
-	Datum		args[3];
+	Oid			types[4] = {TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[4];
 	bool		nulls[3] = {false, false, false};
 	Datum		report;
 	bool		isnull;
@@ -420,8 +486,7 @@ privacy_erase_subject(PG_FUNCTION_ARGS)
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = PG_GETARG_DATUM(1);
 	args[2] = subject_context(fcinfo, 2, "erasure");
-	report = call_function(subject_func("_erase_subject", 3, types), 3, args, nulls, false, &isnull);
-
+	report = run_subject_op("_erase_subject", 3, types, args, true);
 	types[1] = JSONBOID;
 	types[2] = TEXTOID;
 	args[1] = report;
@@ -447,107 +512,393 @@ SubjectInit(void)
 							   PGC_SUSET, 0, privacy_check_positive_interval, NULL, NULL);
 }
 
-/* Owner of relation relid. */
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/* First column of the first row of a query run in the current SPI connection. */
+/* First column of the first row of a query run as the caller, in a new SPI connection; palloc'd. */
 static char *
-spi_text(const char *sql, int nargs, Oid *types, Datum *vals)
+caller_text(const char *sql, int nargs, Oid *types, Datum *vals)
 {
-	if (SPI_execute_with_args(sql, nargs, types, vals, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not run \"%s\"", sql);
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *v;
+
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
+	privacy_spi_check(SPI_execute_with_args(sql, nargs, types, vals, NULL, true, 1), SPI_OK_SELECT, sql);
+	v = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+	v = v ? MemoryContextStrdup(cxt, v) : NULL;
+	SPI_finish();
+	return v;
 }
 
 /*
- * privacy._erase_rows(tbl, action, keys, why): delete ('delete') or apply the
- * masking rules to ('anonymize') the rows of tbl with these identities, for
- * erase_subject.  The caller needs DELETE or UPDATE on the table; the
- * statement then runs as the table's owner in a security-restricted
- * operation, so the table's triggers, rules and domain checks never run with
- * the rights of the (privileged) role that erases.  Returns the row count.
+ * Check that the caller may read (and, for an erasure, change) a table
+ * without row-level security standing between them: its rows are then read
+ * or changed as the table's owner, so the owner's policies, like the rest of
+ * the owner's code, never run with the caller's rights.
+ */
+static void
+check_table_access(Oid relid, AclMode mode)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", name)));
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security of table \"%s\" applies to role \"%s\"", name,
+						GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Data-subject requests read and change every row of the subject as the table's owner."),
+				 errhint("Answer them with a role exempt from the table's policies (its owner, or BYPASSRLS).")));
+}
+
+/*
+ * Column list of a name[] Datum, each as fmt (with one %s for the quoted
+ * name) separated by commas; the number of columns in *n.
+ */
+static char *
+column_list(Datum names, const char *fmt, int *n)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	int			count;
+	int			i;
+	StringInfoData buf;
+
+	deconstruct_array(DatumGetArrayTypeP(names), NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+					  &elems, &enulls, &count);
+	if (count < 1 || count > 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a foreign key has between 1 and 32 columns")));
+	initStringInfo(&buf);
+	for (i = 0; i < count; i++)
+	{
+		if (enulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("column names must not be null")));
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfo(&buf, fmt, quote_identifier(NameStr(*DatumGetName(elems[i]))));
+	}
+	*n = count;
+	return buf.data;
+}
+
+/* ctids (tid[]) of row identities (text[]), computed by privacy._key_ctids. */
+static Datum
+key_ctids(Datum keys)
+{
+	Oid			argtype = TEXTARRAYOID;
+	Datum		d;
+	bool		isnull;
+
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
+	privacy_spi_check(SPI_execute_with_args("SELECT privacy._key_ctids($1)", 1, &argtype, &keys, NULL, true, 1),
+					  SPI_OK_SELECT, "compute row identities");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	d = SPI_datumTransfer(d, false, -1);
+	SPI_finish();
+	return d;
+}
+
+/*
+ * privacy._subject_keys(tbl, col, subject): identities of the rows of tbl
+ * whose column col equals the subject identifier cast to the column's type.
+ * The cast and comparison (a domain's CHECK, an owner's operator) run as the
+ * table's owner in a security-restricted operation.
  */
 Datum
-privacy_erase_rows(PG_FUNCTION_ARGS)
+privacy_subject_keys(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	Datum		keys = PG_GETARG_DATUM(2);
-	char	   *why = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	bool		anonymize = strcmp(action, "anonymize") == 0;
+	char	   *col = NameStr(*PG_GETARG_NAME(1));
+	Oid			typid;
+	int32		typmod;
+	char	   *sql;
+	Oid			argtype = TEXTOID;
+	Datum		arg = PG_GETARG_DATUM(2);
+	Datum		result;
+	bool		isnull;
+
+	require_subject_op("_subject_keys", false);
+	check_table_access(relid, ACL_SELECT);
+	privacy_column_type(relid, col, &typid, &typmod);
+	sql = psprintf("SELECT COALESCE(pg_catalog.array_agg(%s), '{}') FROM %s t "
+				   "WHERE t.%s OPERATOR(pg_catalog.=) $1::%s",
+				   caller_text("SELECT privacy._key_expr('t')", 0, NULL, NULL),
+				   privacy_qualified_name(relid), quote_identifier(col), format_type_with_typemod(typid, typmod));
+	(void) privacy_exec_as(privacy_relation_owner(relid), sql, 1, &argtype, &arg, NULL, true,
+						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * privacy._related_keys(src, src_cols, src_keys, dst, dst_cols, dst_keys):
+ * identities of the rows of dst (among dst_keys, unless NULL) whose columns
+ * dst_cols equal the columns src_cols of the rows src_keys of src: one step
+ * of the foreign-key walk, either way.  Each table is read by its own owner
+ * in a security-restricted operation: the values of src's rows as src's
+ * owner, then the rows of dst holding those values (passed as parameters,
+ * never as text) as dst's owner.
+ */
+Datum
+privacy_related_keys(PG_FUNCTION_ARGS)
+{
+	Oid			src = PG_GETARG_OID(0);
+	Oid			dst = PG_GETARG_OID(3);
+	int			ncols;
+	int			ndst;
+	int			nargs;
+	char	   *sql;
+	Oid			types[FUNC_MAX_ARGS];
+	Datum		vals[FUNC_MAX_ARGS];
+	bool		vnull[FUNC_MAX_ARGS];
+	Oid			ktypes[2] = {TIDARRAYOID, TEXTARRAYOID};
+	Datum		kvals[2];
+	Datum		result;
+	bool		isnull;
+	int			i;
+
+	require_subject_op("_related_keys", false);
+	for (i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("only the last argument of privacy._related_keys may be null")));
+	check_table_access(src, ACL_SELECT);
+	check_table_access(dst, ACL_SELECT);
+
+	/* the values of src's rows, as src's owner: one array per column */
+	sql = psprintf("SELECT %s FROM %s s WHERE %s",
+				   column_list(PG_GETARG_DATUM(1), "pg_catalog.array_agg(s.%s)", &ncols),
+				   privacy_qualified_name(src), caller_text("SELECT privacy._key_match('s', 1, 2)", 0, NULL, NULL));
+	kvals[0] = key_ctids(PG_GETARG_DATUM(2));
+	kvals[1] = PG_GETARG_DATUM(2);
+	(void) privacy_exec_as(privacy_relation_owner(src), sql, 2, ktypes, kvals, NULL, true,
+						   SPI_OK_SELECT, ncols, vals, vnull, types);
+	if (vnull[0])
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+
+	/* the rows of dst holding those values, as dst's owner */
+	{
+		StringInfoData buf;
+		char	   *dcols = column_list(PG_GETARG_DATUM(4), "d.%s", &ndst);
+
+		if (ndst != ncols)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("both column lists must have the same length")));
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "SELECT COALESCE(pg_catalog.array_agg(%s), '{}') FROM %s d "
+						 "WHERE (%s) IN (SELECT * FROM pg_catalog.unnest(",
+						 caller_text("SELECT privacy._key_expr('d')", 0, NULL, NULL),
+						 privacy_qualified_name(dst), dcols);
+		for (i = 0; i < ncols; i++)
+			appendStringInfo(&buf, "%s$%d", i ? ", " : "", i + 1);
+		appendStringInfoString(&buf, "))");
+		nargs = ncols;
+		if (!PG_ARGISNULL(5))
+		{
+			appendStringInfo(&buf, " AND %s",
+							 caller_text(psprintf("SELECT privacy._key_match('d', %d, %d)", ncols + 1, ncols + 2),
+										 0, NULL, NULL));
+			types[nargs] = TIDARRAYOID;
+			vals[nargs++] = key_ctids(PG_GETARG_DATUM(5));
+			types[nargs] = TEXTARRAYOID;
+			vals[nargs++] = PG_GETARG_DATUM(5);
+		}
+		sql = buf.data;
+	}
+	(void) privacy_exec_as(privacy_relation_owner(dst), sql, nargs, types, vals, NULL, true,
+						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * privacy._export_rows(tbl, keys, tokenized): the rows of tbl with these
+ * identities as a jsonb array, for export_subject.  The select list
+ * (privacy._export_columns: plaintext of protected columns only for a caller
+ * allowed to read it) is decided with the caller's rights; the rows are read
+ * as the table's owner in a security-restricted operation.  Tokenized columns
+ * come back as tokens (the caller detokenizes with its own rights).
+ */
+Datum
+privacy_export_rows(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			ltypes[2] = {OIDOID, NAMEARRAYOID};
+	Datum		lvals[2];
 	Oid			types[2] = {TIDARRAYOID, TEXTARRAYOID};
 	Datum		vals[2];
-	Oid			argtype = TEXTARRAYOID;
-	Oid			oidtype = OIDOID;
-	Datum		oidval = ObjectIdGetDatum(relid);
+	char	   *sql;
+	Datum		result;
+	bool		isnull;
+
+	require_subject_op("_export_rows", false);
+	check_table_access(relid, ACL_SELECT);
+	lvals[0] = ObjectIdGetDatum(relid);
+	lvals[1] = PG_GETARG_DATUM(2);
+	sql = psprintf("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), '[]') "
+				   "FROM (SELECT %s FROM %s t WHERE %s ORDER BY t.ctid) r",
+				   caller_text("SELECT privacy._export_columns($1, $2)", 2, ltypes, lvals),
+				   privacy_qualified_name(relid), caller_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL));
+	vals[0] = key_ctids(PG_GETARG_DATUM(1));
+	vals[1] = PG_GETARG_DATUM(1);
+	(void) privacy_exec_as(privacy_relation_owner(relid), sql, 2, types, vals, NULL, true,
+						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * SET clause applying a table's masking rules (privacy.masking_rules) in
+ * place, "col = (expr), ..." in column order; NULL when it has none.  Read as
+ * the extension owner: the one builder of that clause (erasure, retention).
+ */
+static char *
+masking_assignments(Oid relid)
+{
+	Oid			argtype = OIDOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	Datum		sets;
+	bool		isnull;
+
+	(void) privacy_exec_as(privacy_owner_oid(),
+						   "SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ' "
+						   "ORDER BY m.col) FROM privacy.masking_rules m "
+						   "WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+						   1, &argtype, &arg, NULL, true, SPI_OK_SELECT, 1, &sets, &isnull, NULL);
+	return isnull ? NULL : TextDatumGetCString(sets);
+}
+
+/*
+ * privacy._masking_assignments(tbl): the SET clause applying the table's
+ * masking rules, for retention's anonymize action; an error when it has none.
+ * Only for the table's owner or a role that may UPDATE it (the rules are
+ * applied by UPDATE).
+ */
+Datum
+privacy_masking_assignments(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *sets;
+
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!privacy_owns_relation(relid, GetUserId()) &&
+		pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errdetail("Only the table's owner or a role that may UPDATE it reads its masking assignments.")));
+	sets = masking_assignments(relid);
+	if (sets == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table \"%s\" has no masking rules", privacy_qualified_name(relid)),
+				 errdetail("Retention action 'anonymize' applies the table's masking rules in place."),
+				 errhint("Define masking rules for the table's personal columns first (privacy.mask_column), or use action 'delete'.")));
+	PG_RETURN_TEXT_P(cstring_to_text(sets));
+}
+
+/*
+ * privacy._erase_subject_rows(tbl, action, subset, why): delete ('delete') or
+ * apply the masking rules to ('anonymize') the subject's rows of tbl, for
+ * erase_subject.  The rows are those the erasure in progress found itself
+ * (SubjectOp), narrowed to subset when it is not NULL: no caller-supplied row
+ * address is ever acted on.  The caller needs DELETE or UPDATE on the table;
+ * the statement runs as the table's owner in a security-restricted operation,
+ * so the table's triggers, rules and domain checks never run with the rights
+ * of the (privileged) role that erases.  Returns the row count.
+ */
+Datum
+privacy_erase_subject_rows(PG_FUNCTION_ARGS)
+{
+	SubjectOp  *op = require_subject_op("_erase_subject_rows", true);
+	Oid			relid;
+	char	   *action;
+	char	   *why;
+	bool		anonymize;
+	Oid			ktypes[3] = {JSONBOID, TEXTOID, TEXTARRAYOID};
+	Datum		kvals[3];
+	char		knulls[3] = {' ', ' ', ' '};
+	Oid			types[2] = {TIDARRAYOID, TEXTARRAYOID};
+	Datum		vals[2];
 	char	   *match;
 	char	   *sets = NULL;
 	char	   *sql;
-	OwnerScope	scope;
-	uint64		n;
-	MemoryContext outer = CurrentMemoryContext;
+	Datum		keys;
+	bool		isnull;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table and action must not be null")));
+	relid = PG_GETARG_OID(0);
+	action = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	why = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	anonymize = strcmp(action, "anonymize") == 0;
 	if (!anonymize && strcmp(action, "delete") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("erasure action must be \"delete\" or \"anonymize\", not \"%s\"", action)));
-	if (pg_class_aclcheck(relid, GetUserId(), anonymize ? ACL_UPDATE : ACL_DELETE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(relid))));
+	check_table_access(relid, ACL_SELECT);
+	check_table_access(relid, anonymize ? ACL_UPDATE : ACL_DELETE);
+	if (!op->have_rows)
+		PG_RETURN_INT64(0);
 
-	/* the statement, built as the caller from the extension's own helpers */
+	/* the subject's rows of the table, as found by this erasure */
+	kvals[0] = op->rows;
+	kvals[1] = CStringGetTextDatum(psprintf("%u", relid));
+	kvals[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	knulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
 	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
-	match = MemoryContextStrdup(outer, spi_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL));
+	privacy_spi_check(SPI_execute_with_args("SELECT ARRAY(SELECT k FROM pg_catalog.jsonb_array_elements_text("
+											"COALESCE($1 OPERATOR(pg_catalog.->) $2, '[]')) k "
+											"WHERE $3 IS NULL OR k OPERATOR(pg_catalog.=) ANY ($3))",
+											3, ktypes, kvals, knulls, true, 1),
+					  SPI_OK_SELECT, "select the subject's rows");
+	keys = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	SPI_finish();
+
+	/* the statement, built from the extension's own helpers */
+	match = caller_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL);
 	if (anonymize)
 	{
-		char	   *s = spi_text("SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ') "
-								 "FROM privacy._subject_mask_rules($1) m", 1, &oidtype, &oidval);
-
-		if (s == NULL)
+		sets = masking_assignments(relid);
+		if (sets == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot anonymize rows of table \"%s\": it has no masking rules", get_rel_name(relid)),
 					 why ? errdetail("%s", why) : 0,
 					 errhint("Give its personal columns masking rules (privacy.masking_rules), or change its on_erasure rule.")));
-		sets = MemoryContextStrdup(outer, s);
 	}
-	if (SPI_execute_with_args("SELECT privacy._key_ctids($1)", 1, &argtype, &keys, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not compute row identities");
-	{
-		bool		isnull;
-
-		vals[0] = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
-									false, -1);
-	}
-	SPI_finish();
-	vals[1] = keys;
-
 	sql = anonymize ?
-		psprintf("UPDATE %s t SET %s WHERE %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-																		   get_rel_name(relid)), sets, match) :
-		psprintf("DELETE FROM %s t WHERE %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-																		 get_rel_name(relid)), match);
+		psprintf("UPDATE %s t SET %s WHERE %s", privacy_qualified_name(relid), sets, match) :
+		psprintf("DELETE FROM %s t WHERE %s", privacy_qualified_name(relid), match);
+	vals[0] = key_ctids(keys);
+	vals[1] = keys;
+	PG_RETURN_INT64((int64) privacy_exec_as(privacy_relation_owner(relid), sql, 2, types, vals, NULL, false,
+											anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE, 0, NULL, NULL, NULL));
+}
 
-	privacy_role_scope_begin(relation_owner(relid), &scope);
-	if (SPI_execute_with_args(sql, 2, types, vals, NULL, false, 0) != (anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE))
-		elog(ERROR, "could not run \"%s\"", sql);
-	n = SPI_processed;
-	privacy_owner_end(&scope);
-	PG_RETURN_INT64((int64) n);
+/*
+ * privacy._erase_rows of 0.1.0: acted on caller-supplied row addresses, so it
+ * is gone; the symbol stays for the 0.1.0 install script (installed and then
+ * updated), and refuses to run.
+ */
+Datum
+privacy_erase_rows(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("privacy._erase_rows was removed in privacy 0.2.0"),
+			 errhint("Run ALTER EXTENSION privacy UPDATE; erase_subject finds the rows it erases itself.")));
+	PG_RETURN_NULL();
 }

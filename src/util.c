@@ -12,6 +12,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -89,7 +90,18 @@ privacy_owner_end(OwnerScope *scope)
 	SetUserIdAndSecContext(scope->save_userid, scope->save_sec_context);
 }
 
-/* Owner of relation relid (an error when it no longer exists). */
+/* Does roleid own relation relid (directly or through membership)? */
+bool
+privacy_owns_relation(Oid relid, Oid roleid)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(RelationRelationId, relid, roleid);
+#else
+	return pg_class_ownercheck(relid, roleid);
+#endif
+}
+
+/* Owner of relation relid; an error if it does not exist. */
 Oid
 privacy_relation_owner(Oid relid)
 {
@@ -105,6 +117,53 @@ privacy_relation_owner(Oid relid)
 	return owner;
 }
 
+/* Schema-qualified, quoted name of relation relid. */
+char *
+privacy_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+/* Type and typmod of column col of relid; an error if there is no such column. */
+void
+privacy_column_type(Oid relid, const char *col, Oid *typid, int32 *typmod)
+{
+	AttrNumber	attnum = get_attnum(relid, col);
+	Oid			collid;
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
+	get_atttypetypmodcoll(relid, attnum, typid, typmod, &collid);
+}
+
+/*
+ * Pass a utility statement on to the previous ProcessUtility hook, or to the
+ * standard one: the tail of every utility hook of privacy.
+ */
+void
+privacy_next_utility(ProcessUtility_hook_type prev, PlannedStmt *pstmt, const char *queryString,
+#if PG_VERSION_NUM >= 140000
+					 bool readOnlyTree,
+#endif
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev)
+		prev(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+			 readOnlyTree,
+#endif
+			 context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+								readOnlyTree,
+#endif
+								context, params, queryEnv, dest, qc);
+}
+
 /* Refuse callers that do not own the table (or that no longer exists). */
 void
 privacy_require_table_owner(Oid relid)
@@ -115,14 +174,60 @@ privacy_require_table_owner(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-#if PG_VERSION_NUM >= 160000
-	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
-#else
-	if (!pg_class_ownercheck(relid, GetUserId()))
-#endif
+	if (!privacy_owns_relation(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", name)));
+}
+
+/*
+ * Run one statement as role, in a security-restricted operation with
+ * search_path pinned (privacy_role_scope_begin): the one way privacy runs SQL
+ * as the extension owner or as a table's owner.  The SPI result code must be
+ * expected (privacy_spi_check).  When ncols > 0, the first ncols columns of
+ * the first row are copied into out/outnull (all NULL when there is no row)
+ * in the caller's memory context, and their types into outtypes (may be
+ * NULL).  Returns the number of rows processed.
+ */
+uint64
+privacy_exec_as(Oid role, const char *sql, int nargs, Oid *types, Datum *vals,
+				const char *nulls, bool read_only, int expected,
+				int ncols, Datum *out, bool *outnull, Oid *outtypes)
+{
+	OwnerScope	scope;
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		n;
+	int			i;
+
+	privacy_role_scope_begin(role, &scope);
+	privacy_spi_check(SPI_execute_with_args(sql, nargs, types, vals, nulls, read_only, 0),
+					  expected, "run a statement as the owner");
+	n = SPI_processed;
+	for (i = 0; i < ncols; i++)
+	{
+		bool		isnull = true;
+		Datum		d = (Datum) 0;
+		Oid			typid = SPI_tuptable ? SPI_gettypeid(SPI_tuptable->tupdesc, i + 1) : InvalidOid;
+
+		if (n > 0)
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		if (!isnull)
+		{
+			int16		typlen;
+			bool		typbyval;
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			get_typlenbyval(typid, &typlen, &typbyval);
+			d = datumCopy(d, typbyval, typlen);
+			MemoryContextSwitchTo(old);
+		}
+		out[i] = d;
+		outnull[i] = isnull;
+		if (outtypes)
+			outtypes[i] = typid;
+	}
+	privacy_owner_end(&scope);
+	return n;
 }
 
 /* Raise an internal error unless an SPI call returned what was expected. */

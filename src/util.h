@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 /* Saved state of an owner scope; opaque to callers. */
@@ -27,11 +28,25 @@ extern void privacy_role_scope_begin(Oid role, OwnerScope *scope);
 extern void privacy_owner_begin(OwnerScope *scope);
 extern void privacy_owner_end(OwnerScope *scope);
 
-/* Owner of a relation (error when it does not exist). */
+/* Table owners: the one ownership check, the owner, an error unless the current user owns it. */
+extern bool privacy_owns_relation(Oid relid, Oid roleid);
 extern Oid	privacy_relation_owner(Oid relid);
-
-/* Error unless the current user owns the table. */
 extern void privacy_require_table_owner(Oid relid);
+extern char *privacy_qualified_name(Oid relid);
+extern void privacy_column_type(Oid relid, const char *col, Oid *typid, int32 *typmod);
+
+/* The tail of a ProcessUtility hook: the previous hook, or the standard one. */
+extern void privacy_next_utility(ProcessUtility_hook_type prev, PlannedStmt *pstmt, const char *queryString,
+#if PG_VERSION_NUM >= 140000
+								 bool readOnlyTree,
+#endif
+								 ProcessUtilityContext context, ParamListInfo params,
+								 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
+
+/* Run SQL as a role in a security-restricted operation; see util.c. */
+extern uint64 privacy_exec_as(Oid role, const char *sql, int nargs, Oid *types, Datum *vals,
+							  const char *nulls, bool read_only, int expected,
+							  int ncols, Datum *out, bool *outnull, Oid *outtypes);
 
 /* Internal error unless an SPI call returned the expected code. */
 extern void privacy_spi_check(int rc, int expected, const char *what);

@@ -127,8 +127,8 @@ SELECT is(tap.as_role('subj_nobody', $$SELECT privacy.record_consent('1', 'marke
 -- ---- restriction
 SELECT is(privacy.restrict('3', 'accuracy contested'), true, 'restrict');
 SELECT is(privacy.restrict('3'), false, 'restricting twice reports false');
-SELECT is(tap.as_role('subj_nobody', $$SELECT privacy.is_restricted('3')::text$$), 'true',
-          'is_restricted is executable by everyone (masked views)');
+SELECT is(tap.as_role('subj_dpo', $$SELECT privacy.is_restricted('3')::text$$), 'true',
+          'is_restricted answers a role with the data-subject rights');
 SELECT is((SELECT count(*) FROM privacy.audit_log WHERE action = 'restrict' AND subject = '3'), 2::bigint,
           'restrict writes an audit event per call');
 SELECT is(privacy.unrestrict('3'), true, 'unrestrict');

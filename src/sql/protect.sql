@@ -403,28 +403,37 @@ DROP EVENT TRIGGER IF EXISTS privacy_ddl_end;
 CREATE EVENT TRIGGER privacy_ddl_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION privacy._on_ddl_end();
 
--- Give a table's _decrypted view the table's current name, if that is free.
+-- Give a table's _decrypted view the table's current name, if that is free:
+-- only a view whose rule reads the table and that the table's owner owns,
+-- renamed as that owner in a security-restricted operation.
 CREATE OR REPLACE FUNCTION privacy._rename_decrypted_view(relid oid, view oid) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    want name;
-    nsp  oid;
-BEGIN
-    SELECT (c.relname OPERATOR(pg_catalog.||) '_decrypted')::pg_catalog.name, c.relnamespace
-      INTO want, nsp FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) relid;
-    IF want IS NULL
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                   WHERE c.relname OPERATOR(pg_catalog.=) want AND c.relnamespace OPERATOR(pg_catalog.=) nsp) THEN
-        RETURN;
-    END IF;
-    EXECUTE pg_catalog.format('ALTER VIEW %s RENAME TO %I', view::pg_catalog.regclass, want);
-END
-$$;
+AS 'MODULE_PATHNAME', 'privacy_rename_decrypted_view' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION privacy._rename_decrypted_view(oid, oid) IS
+  'Renames a table''s _decrypted view after the table, as the table''s owner (DDL event trigger)';
 REVOKE ALL ON FUNCTION privacy._rename_decrypted_view(oid, oid) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION privacy.protected_value(tbl regclass, col name, value text) RETURNS text
 AS 'MODULE_PATHNAME', 'privacy_protected_value' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy.protected_value(regclass, name, text) IS
   'Stored form of a value in a deterministically protected text column, for indexed equality lookups';
+
+-- Internal functions executable by PUBLIC (the default, kept on purpose), each
+-- for the reason given; every other internal function of privacy is REVOKEd
+-- from PUBLIC (test/attack_owner.sql lists them and compares with the README's
+-- "Internal functions open to PUBLIC").
+-- PUBLIC: the trigger function protect_column installs, as the table's owner (CREATE TRIGGER needs EXECUTE).
+GRANT EXECUTE ON FUNCTION privacy._protect_trigger() TO PUBLIC;
+-- PUBLIC: read through every table's _decrypted view by its readers; checks the reader's rights itself.
+GRANT EXECUTE ON FUNCTION privacy._decrypt_column(text, text), privacy._decrypt_column(bytea, text) TO PUBLIC;
+-- PUBLIC: return no plaintext (a ciphertext re-encrypted, or whether it needs it).
+GRANT EXECUTE ON FUNCTION privacy._reencrypt_value(text, text), privacy._reencrypt_value(bytea, text),
+    privacy._needs_reencrypt(text), privacy._needs_reencrypt(bytea) TO PUBLIC;
+-- PUBLIC: protect_column/unprotect_column run with the table owner's rights; each checks
+-- table ownership itself, and _registry_set_view accepts only the view protect_column made.
+GRANT EXECUTE ON FUNCTION privacy._registry_write(regclass, name, text, boolean),
+    privacy._registry_remove(regclass, name), privacy._registry_set_view(regclass, regclass),
+    privacy._protect_value(text, text), privacy._protect_value(bytea, text) TO PUBLIC;
+-- PUBLIC: invoker-rights PL/pgSQL of protect_column/unprotect_column (DDL and UPDATE with the caller's own rights).
+GRANT EXECUTE ON FUNCTION privacy._batch_update(regclass, text, text, int),
+    privacy._drop_decrypted_view(regclass), privacy._drop_protect_trigger(regclass),
+    privacy._rebuild_protection(regclass, aclitem[]) TO PUBLIC;

@@ -312,28 +312,10 @@ COMMENT ON FUNCTION privacy.drop_retention(regclass) IS
 
 -- SET clause applying a table's masking rules (privacy.masking_rules, kept by
 -- the masking module from the security labels) in place; an error when the
--- table has none.  SECURITY DEFINER: the rules table is the extension owner's,
--- and this only reads it (masking expressions are not secret).
+-- table has none.  C: only the table's owner or a role that may UPDATE it
+-- gets an answer; the rules are read as the extension owner.
 CREATE OR REPLACE FUNCTION privacy._masking_assignments(tbl regclass) RETURNS text
-LANGUAGE plpgsql STRICT STABLE PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    sets text;
-BEGIN
-    SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ' ORDER BY m.col)
-      INTO sets
-      FROM privacy.masking_rules m WHERE m.tbl OPERATOR(pg_catalog.=) $1;
-    IF sets IS NULL THEN
-        RAISE EXCEPTION 'table "%" has no masking rules', tbl
-            USING ERRCODE = 'undefined_object',
-                  DETAIL = 'Retention action ''anonymize'' applies the table''s masking rules in place.',
-                  HINT = 'Define masking rules for the table''s personal columns first (privacy.mask_column), or use action ''delete''.';
-    END IF;
-    RETURN sets;
-END
-$$;
+AS 'MODULE_PATHNAME', 'privacy_masking_assignments' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION privacy._masking_assignments(regclass) IS
   'SET clause that applies a table''s masking rules in place, for the anonymize action';
 
@@ -438,3 +420,13 @@ COMMENT ON FUNCTION privacy._retention_on_sql_drop() IS
 DROP EVENT TRIGGER IF EXISTS privacy_retention_sql_drop;
 CREATE EVENT TRIGGER privacy_retention_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy._retention_on_sql_drop();
+
+-- Internal functions executable by PUBLIC (the default, kept on purpose), each for the reason given.
+-- PUBLIC: the trigger function set_retention_policy installs as the table's owner (CREATE TRIGGER needs EXECUTE).
+GRANT EXECUTE ON FUNCTION privacy._retention_trigger() TO PUBLIC;
+-- PUBLIC: set_retention_policy/drop_retention_policy run with the table owner's rights; the C
+-- functions check table ownership (or UPDATE, for _masking_assignments) themselves, the others
+-- are invoker-rights DDL or pure text.
+GRANT EXECUTE ON FUNCTION privacy._policy_write(regclass, interval, name, text, name),
+    privacy._policy_remove(regclass), privacy._policy_text(interval, name, text),
+    privacy._drop_retention_trigger(regclass), privacy._masking_assignments(regclass) TO PUBLIC;

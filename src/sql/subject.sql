@@ -5,13 +5,16 @@
 -- (register_*, open_request, close_request, record_consent, restrict,
 -- unrestrict) are C functions that check the caller's rights and then run
 -- their PL/pgSQL implementation (privacy._<name>) as the extension owner.
--- export_subject and erase_subject read and change the registered tables with
--- the caller's own privileges (a DPO role needs SELECT, and for erasure DELETE
--- and UPDATE, on them; plaintext of protected columns only with the rights to
--- the table's _decrypted view); only their bookkeeping (ledger, holds, key
+-- export_subject and erase_subject check the caller's privileges on every
+-- table (a DPO role needs SELECT, and for erasure DELETE and UPDATE, on them;
+-- plaintext of protected columns only with the rights to the table's
+-- _decrypted view) and then read and change each table as its owner in a
+-- security-restricted operation, so that no code of a table owner (domain
+-- checks, operators, triggers, policies) runs with the DPO's rights; their
+-- bookkeeping (ledger, holds, key
 -- destruction, deletion log) runs as the extension owner.  None of them is
--- executable by PUBLIC but is_restricted() (masked views filter on it) and
--- subject_key_name(); privacy.grant_subject_rights(role) grants the set.
+-- executable by PUBLIC but subject_key_name(); privacy.grant_subject_rights(role)
+-- grants the set (is_restricted included: restriction status is personal data).
 
 CREATE TABLE IF NOT EXISTS privacy.subject_tables (
     tbl               regclass PRIMARY KEY,
@@ -655,7 +658,7 @@ AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION privacy.unrestrict(text) IS 'Lifts the restriction of processing of a subject; false if none was in force';
 REVOKE ALL ON FUNCTION privacy.unrestrict(text) FROM PUBLIC;
 
--- Executable by PUBLIC: masked views filter rows with it.
+-- Restriction status is personal data: DPO-level rights (grant_subject_rights).
 CREATE OR REPLACE FUNCTION privacy.is_restricted(subject text) RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
@@ -665,6 +668,7 @@ AS $$
            ELSE EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1) END
 $$;
 COMMENT ON FUNCTION privacy.is_restricted(text) IS 'Whether processing of the subject''s data is restricted';
+REVOKE ALL ON FUNCTION privacy.is_restricted(text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- per-subject keys
 
@@ -722,11 +726,46 @@ AS $$
 $$;
 COMMENT ON FUNCTION privacy._keys_of(jsonb, oid) IS 'Row identities recorded for a table in a jsonb map';
 
+-- Row lookups of export_subject and erase_subject, as each table's owner in a
+-- security-restricted operation (the caller must be able to SELECT the table,
+-- and no row-level security may apply to it).  Executable by PUBLIC because
+-- the PL/pgSQL of export and erasure runs with the caller's rights and calls
+-- them: each refuses to run outside an export_subject or erase_subject of the
+-- same user, and inside a security-restricted operation.
+CREATE OR REPLACE FUNCTION privacy._subject_keys(tbl oid, col name, subject text) RETURNS text[]
+AS 'MODULE_PATHNAME', 'privacy_subject_keys' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._subject_keys(oid, name, text) IS
+  'Identities of the rows whose subject column equals the subject, looked up as the table''s owner (export and erasure only)';
+REVOKE ALL ON FUNCTION privacy._subject_keys(oid, name, text) FROM PUBLIC;
+-- PUBLIC: refuses outside export_subject/erase_subject; runs as the table owner (restricted) after the caller's SELECT check.
+GRANT EXECUTE ON FUNCTION privacy._subject_keys(oid, name, text) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION privacy._related_keys(src oid, src_cols name[], src_keys text[],
+                                                 dst oid, dst_cols name[], dst_keys text[]) RETURNS text[]
+AS 'MODULE_PATHNAME', 'privacy_related_keys' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._related_keys(oid, name[], text[], oid, name[], text[]) IS
+  'Identities of the rows of dst matching given rows of src through a foreign key, each table read as its owner (export and erasure only)';
+REVOKE ALL ON FUNCTION privacy._related_keys(oid, name[], text[], oid, name[], text[]) FROM PUBLIC;
+-- PUBLIC: refuses outside export_subject/erase_subject; each table read as its owner (restricted) after the caller's SELECT check.
+GRANT EXECUTE ON FUNCTION privacy._related_keys(oid, name[], text[], oid, name[], text[]) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION privacy._export_rows(tbl oid, keys text[], tokenized name[]) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'privacy_export_rows' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._export_rows(oid, text[], name[]) IS
+  'Rows of a table for an export, read as the table''s owner with a select list decided by the caller''s rights (export only)';
+REVOKE ALL ON FUNCTION privacy._export_rows(oid, text[], name[]) FROM PUBLIC;
+-- PUBLIC: refuses outside export_subject/erase_subject; reads as the table owner (restricted) after the caller's SELECT check.
+GRANT EXECUTE ON FUNCTION privacy._export_rows(oid, text[], name[]) TO PUBLIC;
+
 -- The subject's rows, per table: registered tables by their subject column
 -- (through its index), then every followed table through its foreign keys to
--- rows already found, until nothing is added (so cycles end).  Runs with the
--- caller's rights, so it tells nobody more than they may SELECT: executable by
--- PUBLIC.  Returns {relid: [row identity, ...]}.
+-- rows already found, until nothing is added (so cycles end).  Every lookup
+-- (the cast of the subject identifier to the column's type, comparisons,
+-- foreign-key matches) runs as the table's owner in a security-restricted
+-- operation (_subject_keys, _related_keys), after checking that the caller may
+-- SELECT the table.  Called by export_subject and erase_subject (C), which
+-- keep the result as the rows the operation may act on.
+-- Returns {relid: [row identity, ...]}.
 CREATE OR REPLACE FUNCTION privacy._subject_rows(subject text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -739,7 +778,6 @@ DECLARE
     roots  oid[];
     queue  oid[];
     t      oid;
-    typ    text;
     keys   text[];
     cur    text[];
     added  text[];
@@ -753,13 +791,8 @@ BEGIN
        FROM pg_catalog.unnest(tbls) r;
     queue := '{}';
     FOR g IN SELECT x.relid, x.subject_column FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL LOOP
-        SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO typ FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid OPERATOR(pg_catalog.=) g.relid AND a.attname OPERATOR(pg_catalog.=) g.subject_column;
         BEGIN
-            EXECUTE pg_catalog.format('SELECT COALESCE(pg_catalog.array_agg(%s), ''{}'') FROM %s t '
-                                      'WHERE t.%I OPERATOR(pg_catalog.=) $1::%s',
-                                      privacy._key_expr('t'), g.relid::pg_catalog.regclass, g.subject_column, typ)
-               INTO keys USING subject;
+            keys := privacy._subject_keys(g.relid, g.subject_column, subject);
         EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range
                     OR invalid_datetime_format OR datetime_field_overflow THEN
             keys := '{}';       -- not an identifier of this column's type: no rows here
@@ -776,13 +809,7 @@ BEGIN
         keys := privacy._keys_of(sets, t);
         FOR e IN SELECT * FROM privacy._subject_edges(tbls) x
                   WHERE x.parent OPERATOR(pg_catalog.=) t AND NOT x.child OPERATOR(pg_catalog.=) ANY (roots) LOOP
-            EXECUTE pg_catalog.format(
-                'SELECT COALESCE(pg_catalog.array_agg(%s), ''{}'') FROM %s c WHERE (%s) IN (SELECT %s FROM %s p WHERE %s)',
-                privacy._key_expr('c'), e.child::pg_catalog.regclass,
-                (SELECT pg_catalog.string_agg('c.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.child_cols) x),
-                (SELECT pg_catalog.string_agg('p.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.parent_cols) x),
-                t::pg_catalog.regclass, privacy._key_match('p', 1, 2))
-               INTO added USING privacy._key_ctids(keys), keys;
+            added := privacy._related_keys(t, e.parent_cols, keys, e.child, e.child_cols, NULL);
             cur := privacy._keys_of(sets, e.child);
             added := ARRAY(SELECT k FROM pg_catalog.unnest(added) k EXCEPT SELECT k FROM pg_catalog.unnest(cur) k);
             IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
@@ -799,6 +826,7 @@ END
 $$;
 COMMENT ON FUNCTION privacy._subject_rows(text) IS
   'Row identities of a subject''s rows per table: subject columns, then foreign keys to any depth';
+REVOKE ALL ON FUNCTION privacy._subject_rows(text) FROM PUBLIC;
 
 -- Bookkeeping for an export or erasure, read as the extension owner: consent
 -- history, requests, restriction, holds on the tables of the subject graph
@@ -849,8 +877,10 @@ REVOKE ALL ON FUNCTION privacy._subject_context(text, int, text[]) FROM PUBLIC;
 
 -- Select list exporting a table's columns: protected columns decrypted when
 -- the caller owns the table or may read the column of its _decrypted view,
--- else {"encrypted": true, "ciphertext": ...}; tokenized columns detokenized
--- when the caller may call privacy.detokenize, else {"tokenized": true, "token": ...}.
+-- else {"encrypted": true, "ciphertext": ...}; tokenized columns as their
+-- token (export_subject detokenizes them with the caller's rights) when the
+-- caller may call privacy.detokenize, else {"tokenized": true, "token": ...}.
+-- Decided with the caller's rights; the rows are read as the table's owner.
 CREATE OR REPLACE FUNCTION privacy._export_columns(tbl oid, tokenized name[]) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -866,7 +896,7 @@ AS $$
         THEN pg_catalog.format('pg_catalog.jsonb_build_object(''encrypted'', true, ''ciphertext'', t.%1$I) AS %1$I', a.attname)
         WHEN a.attname OPERATOR(pg_catalog.=) ANY ($2)
              AND pg_catalog.has_function_privilege('privacy.detokenize(pg_catalog.text, pg_catalog.text)', 'EXECUTE')
-        THEN pg_catalog.format('privacy.detokenize(t.%1$I::pg_catalog.text) AS %1$I', a.attname)
+        THEN pg_catalog.format('t.%1$I::pg_catalog.text AS %1$I', a.attname)
         WHEN a.attname OPERATOR(pg_catalog.=) ANY ($2)
         THEN pg_catalog.format('pg_catalog.jsonb_build_object(''tokenized'', true, ''token'', t.%1$I) AS %1$I', a.attname)
         ELSE pg_catalog.format('t.%I', a.attname)
@@ -906,12 +936,11 @@ $$;
 COMMENT ON FUNCTION privacy._subject_processing(oid, text) IS
   'Processing record of a table for an export: categories, purpose, retention, on-erasure rule, source, recipients';
 
-CREATE OR REPLACE FUNCTION privacy._export_subject(subject text, ctx jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._export_subject(subject text, ctx jsonb, sets jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    sets       jsonb := privacy._subject_rows(subject);
     g          record;
     keys       text[];
     rows       jsonb;
@@ -929,11 +958,16 @@ BEGIN
                           tname, privacy._subject_processing(g.relid, g.on_erasure));
         keys := privacy._keys_of(sets, g.relid);
         CONTINUE WHEN pg_catalog.cardinality(keys) OPERATOR(pg_catalog.=) 0;
-        EXECUTE pg_catalog.format('SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), ''[]'') '
-                                  'FROM (SELECT %s FROM %s t WHERE %s ORDER BY t.ctid) r',
-                                  privacy._export_columns(g.relid, g.tokenized), g.relid::pg_catalog.regclass,
-                                  privacy._key_match('t', 1, 2))
-           INTO rows USING privacy._key_ctids(keys), keys;
+        rows := privacy._export_rows(g.relid, keys, g.tokenized);
+        IF pg_catalog.cardinality(g.tokenized) OPERATOR(pg_catalog.>) 0
+           AND pg_catalog.has_function_privilege('privacy.detokenize(pg_catalog.text, pg_catalog.text)', 'EXECUTE') THEN
+            -- tokens read as the owner, detokenized with the caller's rights
+            rows := (SELECT COALESCE(pg_catalog.jsonb_agg(r.v OPERATOR(pg_catalog.||) COALESCE(
+                         (SELECT pg_catalog.jsonb_object_agg(c, privacy.detokenize(r.v OPERATOR(pg_catalog.->>) c))
+                            FROM pg_catalog.unnest(g.tokenized) c WHERE r.v OPERATOR(pg_catalog.?) c), '{}')
+                         ORDER BY r.i), '[]')
+                       FROM pg_catalog.jsonb_array_elements(rows) WITH ORDINALITY r(v, i));
+        END IF;
         data := data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(tname, rows);
         IF g.provided THEN
             portable := portable OPERATOR(pg_catalog.||) pg_catalog.to_jsonb(tname);
@@ -957,9 +991,9 @@ BEGIN
         'holds', ctx OPERATOR(pg_catalog.->) 'holds');
 END
 $$;
-COMMENT ON FUNCTION privacy._export_subject(text, jsonb) IS
-  'Builds the export of a subject with the caller''s rights (called by export_subject)';
-REVOKE ALL ON FUNCTION privacy._export_subject(text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._export_subject(text, jsonb, jsonb) IS
+  'Builds the export of a subject''s rows found by _subject_rows, each table read as its owner (called by export_subject)';
+REVOKE ALL ON FUNCTION privacy._export_subject(text, jsonb, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION privacy.export_subject(subject text, request_id int DEFAULT NULL) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_export_subject' LANGUAGE C VOLATILE;
@@ -967,26 +1001,30 @@ COMMENT ON FUNCTION privacy.export_subject(text, int) IS
   'Everything held about a subject (GDPR Art. 15 and 20): meta, data per table, processing, portability, consents, requests, holds; audited';
 REVOKE ALL ON FUNCTION privacy.export_subject(text, int) FROM PUBLIC;
 
--- Delete, or anonymize with its masking rules, the given rows of tbl: the caller
--- needs DELETE or UPDATE on it; the statement runs as the table's owner in a
--- security-restricted operation, so that the table's triggers and checks never
--- run with the rights of the role that erases.
-CREATE OR REPLACE FUNCTION privacy._erase_rows(tbl oid, action text, keys text[], why text DEFAULT NULL) RETURNS bigint
-AS 'MODULE_PATHNAME', 'privacy_erase_rows' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION privacy._erase_rows(oid, text, text[], text) IS
-  'Deletes or anonymizes the given rows of a table as its owner (caller needs DELETE or UPDATE on it)';
+-- Delete, or anonymize with its masking rules, the subject's rows of tbl that
+-- the erasure in progress found itself (narrowed to subset when not NULL):
+-- the caller needs DELETE or UPDATE on it; the statement runs as the table's
+-- owner in a security-restricted operation, so that the table's triggers and
+-- checks never run with the rights of the role that erases.
+CREATE OR REPLACE FUNCTION privacy._erase_subject_rows(tbl oid, action text, subset text[], why text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'privacy_erase_subject_rows' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) IS
+  'Deletes or anonymizes the subject''s rows of a table found by the erasure in progress, as the table''s owner (erase_subject only)';
+REVOKE ALL ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) FROM PUBLIC;
+-- PUBLIC: refuses outside erase_subject of the same user; acts only on rows that erasure found; caller's DELETE/UPDATE checked.
+GRANT EXECUTE ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) TO PUBLIC;
 
--- Erasure with the caller's rights (called by erase_subject).  Plans first,
+-- Erasure of the rows _subject_rows found (called by erase_subject).  Plans first,
 -- while row identities are stable: rows of held tables, of 'retain' and
 -- 'anonymize' tables stay; a row of a 'delete' table that a staying row
 -- references through a foreign key stays too, anonymized (to a fixed point).
 -- Then changes tables children first, so no foreign key breaks.
-CREATE OR REPLACE FUNCTION privacy._erase_subject(subject text, reason text, ctx jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._erase_subject(subject text, reason text, ctx jsonb, sets jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    sets      jsonb := privacy._subject_rows(subject);
     rules     jsonb := '{}';
     actions   jsonb := '{}';
     kept      jsonb := '{}';
@@ -1035,17 +1073,8 @@ BEGIN
                   WHERE actions OPERATOR(pg_catalog.->>) x.parent::pg_catalog.text OPERATOR(pg_catalog.=) 'delete'
                     AND kept OPERATOR(pg_catalog.?) x.child::pg_catalog.text LOOP
             keys := privacy._keys_of(kept, e.child);
-            EXECUTE pg_catalog.format(
-                'SELECT COALESCE(pg_catalog.array_agg(%s), ''{}'') FROM %s p WHERE %s AND EXISTS '
-                '(SELECT 1 FROM %s c WHERE (%s) OPERATOR(pg_catalog.=) (%s) AND %s)',
-                privacy._key_expr('p'), e.parent::pg_catalog.regclass, privacy._key_match('p', 1, 2),
-                e.child::pg_catalog.regclass,
-                (SELECT pg_catalog.string_agg('c.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.child_cols) x),
-                (SELECT pg_catalog.string_agg('p.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.parent_cols) x),
-                privacy._key_match('c', 3, 4))
-               INTO added
-              USING privacy._key_ctids(privacy._keys_of(sets, e.parent)), privacy._keys_of(sets, e.parent),
-                    privacy._key_ctids(keys), keys;
+            added := privacy._related_keys(e.child, e.child_cols, keys,
+                                           e.parent, e.parent_cols, privacy._keys_of(sets, e.parent));
             added := ARRAY(SELECT k FROM pg_catalog.unnest(added) k
                            EXCEPT SELECT k FROM pg_catalog.unnest(privacy._keys_of(kept, e.parent)) k);
             IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
@@ -1092,19 +1121,19 @@ BEGIN
         WHEN 'retain' THEN
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('retained', pg_catalog.cardinality(keys));
         WHEN 'anonymize' THEN
-            n := privacy._erase_rows(t, 'anonymize', keys, 'Its on_erasure rule is anonymize.');
+            n := privacy._erase_subject_rows(t, 'anonymize', NULL, 'Its on_erasure rule is anonymize.');
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n);
         ELSE
             added := privacy._keys_of(forced, t);
             keys := ARRAY(SELECT k FROM pg_catalog.unnest(keys) k EXCEPT SELECT k FROM pg_catalog.unnest(added) k);
-            n := privacy._erase_rows(t, 'delete', keys);
+            n := privacy._erase_subject_rows(t, 'delete', keys);
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('deleted', n);
             IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
                 why := pg_catalog.format('%s rows are still referenced by rows kept in %s, so they are anonymized instead of deleted.',
                            pg_catalog.cardinality(added),
                            (SELECT pg_catalog.string_agg(DISTINCT b, ', ') FROM pg_catalog.jsonb_array_elements_text(
                                 forced_by OPERATOR(pg_catalog.->) t::pg_catalog.text) b));
-                n := privacy._erase_rows(t, 'anonymize', added, why);
+                n := privacy._erase_subject_rows(t, 'anonymize', added, why);
                 entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n, 'note', why);
             END IF;
         END CASE;
@@ -1122,9 +1151,9 @@ BEGIN
         'held', ctx OPERATOR(pg_catalog.->) 'holds');
 END
 $$;
-COMMENT ON FUNCTION privacy._erase_subject(text, text, jsonb) IS
-  'Erases a subject with the caller''s rights, per on_erasure, in foreign-key order (called by erase_subject)';
-REVOKE ALL ON FUNCTION privacy._erase_subject(text, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._erase_subject(text, text, jsonb, jsonb) IS
+  'Erases a subject''s rows found by _subject_rows, per on_erasure, in foreign-key order, each table changed as its owner (called by erase_subject)';
+REVOKE ALL ON FUNCTION privacy._erase_subject(text, text, jsonb, jsonb) FROM PUBLIC;
 
 -- After an erasure, as the extension owner: destroy the subject's own key
 -- (unless some of the subject's data is held) and write the deletion log
@@ -1210,6 +1239,7 @@ BEGIN
         'privacy.record_consent(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.text), '
         'privacy.has_consent(pg_catalog.text, pg_catalog.text), privacy.consent_history(pg_catalog.text), '
         'privacy.restrict(pg_catalog.text, pg_catalog.text), privacy.unrestrict(pg_catalog.text), '
+        'privacy.is_restricted(pg_catalog.text), '
         'privacy.register_recipient(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.regclass), '
         'privacy._subject_mask_rules(pg_catalog.oid) '
         'TO %s', role);
@@ -1277,3 +1307,13 @@ AS $$
        AND h.tbl IS NULL AND h.subject IS NOT NULL
      GROUP BY s.subject_column
 $$;
+
+-- Internal functions of this module executable by PUBLIC (the default, kept on
+-- purpose), each for the reason given; the others are REVOKEd from PUBLIC above.
+-- PUBLIC: invoker-rights helpers of export/erasure and of the data_map view (read by DPOs):
+-- they read only the catalog and the PUBLIC-readable registry, or compute on their arguments.
+GRANT EXECUTE ON FUNCTION privacy._subject_graph(), privacy._subject_edges(oid[]),
+    privacy._has_leading_index(oid, name[]), privacy._subject_index_warnings(), privacy._subject_rules(),
+    privacy._subject_retention(oid), privacy._subject_masked(oid, name), privacy._key_expr(text),
+    privacy._key_match(text, int, int), privacy._key_ctids(text[]), privacy._keys_of(jsonb, oid),
+    privacy._export_columns(oid, name[]), privacy._subject_processing(oid, text) TO PUBLIC;

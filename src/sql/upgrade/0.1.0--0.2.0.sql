@@ -4,5 +4,12 @@
 -- longer has or whose signature, result type or argument names changed,
 -- dropping views whose columns changed, and data migrations.
 
+-- Erasure no longer takes row addresses from SQL: the rows are those the
+-- erasure found itself (privacy._erase_subject_rows).
+DROP FUNCTION IF EXISTS privacy._erase_rows(oid, text, text[], text);
+-- export and erasure implementations take the rows found by erase_subject/export_subject
+DROP FUNCTION IF EXISTS privacy._export_subject(text, jsonb);
+DROP FUNCTION IF EXISTS privacy._erase_subject(text, text, jsonb);
+
 -- render.sql: the HTML table builder takes the keys to leave out
 DROP FUNCTION IF EXISTS privacy._html_table(jsonb);
