@@ -342,15 +342,21 @@ privacy_citus_worker(PG_FUNCTION_ARGS)
 Datum
 privacy_ring_apply(PG_FUNCTION_ARGS)
 {
-	Datum		rows = PG_GETARG_DATUM(0);
+	Datum		rows;
 	bool		full = PG_ARGISNULL(1);
-	text	   *fingerprint = PG_GETARG_TEXT_PP(2);
+	text	   *fingerprint;
 	OwnerScope	scope;
 	Oid			types[2] = {JSONBOID, INT4ARRAYOID};
 	Datum		vals[2];
 	int			rc;
 	char	   *mine;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rows and fingerprint must not be NULL")));
+	rows = PG_GETARG_DATUM(0);
+	fingerprint = PG_GETARG_TEXT_PP(2);
 	if (!privacy_citus_is_worker())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -112,12 +112,10 @@ END
 $$;
 COMMENT ON FUNCTION privacy._citus_coordinator_only(text) IS
   'Raises the documented error of a coordinator-only function evaluated on a Citus worker';
+REVOKE ALL ON FUNCTION privacy._citus_coordinator_only(text) FROM PUBLIC;
 
 -- Citus table kind of a relation: 'distributed', 'reference', 'citus local',
--- or NULL (not a Citus table, or no Citus in this database).  This and the two
--- refusal helpers stay executable by PUBLIC: functions that run with their
--- caller's rights (protect_column, set_retention, ...) call them, and they
--- only read pg_dist_partition, which Citus lets everyone read.
+-- or NULL (not a Citus table, or no Citus in this database).
 CREATE OR REPLACE FUNCTION privacy._citus_kind(tbl regclass) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -180,3 +178,14 @@ COMMENT ON FUNCTION privacy._needs_reencrypt_shard(text) IS
   'privacy._needs_reencrypt for the pushed-down UPDATE of reencrypt on a Citus distributed table';
 COMMENT ON FUNCTION privacy._needs_reencrypt_shard(bytea) IS
   'privacy._needs_reencrypt for the pushed-down UPDATE of reencrypt on a Citus distributed table';
+
+-- Internal functions executable by PUBLIC (README, "Security notes"), each for its reason:
+-- PUBLIC: catalog-only (pg_dist_partition, which Citus lets everyone read); called by
+-- invoker-rights functions (protect_column, set_retention, mask_column, export) to refuse.
+REVOKE ALL ON FUNCTION privacy._citus_kind(regclass), privacy._citus_refuse(regclass, text, text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy._citus_kind(regclass), privacy._citus_refuse(regclass, text, text, text[]) TO PUBLIC;
+-- PUBLIC: as _reencrypt_value and _needs_reencrypt (no plaintext out); reencrypt's UPDATE runs them as the table owner.
+REVOKE ALL ON FUNCTION privacy._reencrypt_shard_value(text, text), privacy._reencrypt_shard_value(bytea, text),
+    privacy._needs_reencrypt_shard(text), privacy._needs_reencrypt_shard(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy._reencrypt_shard_value(text, text), privacy._reencrypt_shard_value(bytea, text),
+    privacy._needs_reencrypt_shard(text), privacy._needs_reencrypt_shard(bytea) TO PUBLIC;
