@@ -11,13 +11,13 @@ set -uo pipefail
 . "$(dirname "$0")/citus_build.sh"
 cd "$ROOT_DIR"
 
-PGCONFIG_BIN=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+
 DB=privacy_citus
 NODES=()          # "dir port" of every node, coordinator first
 
 ensure_packages
 build_install || { echo "0 passed, 1 failed"; exit 1; }
-citus_build_install "$PGCONFIG_BIN" || { echo "0 passed, 1 failed"; exit 1; }
+citus_build_install "$PG_CONFIG" || { echo "0 passed, 1 failed"; exit 1; }
 
 # Stop every node we started.
 stop_nodes() {

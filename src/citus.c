@@ -20,6 +20,7 @@
  * links against Citus: its function is looked up when first needed.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -423,9 +424,7 @@ privacy_sync_key_ring(PG_FUNCTION_ARGS)
 /* ProcessUtility hook: after CREATE/ALTER EXTENSION privacy, copy the ring. */
 static void
 citus_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
 					 bool readOnlyTree,
-#endif
 					 ProcessUtilityContext context, ParamListInfo params,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
@@ -438,9 +437,7 @@ citus_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		ours = strcmp(((AlterExtensionStmt *) stmt)->extname, "privacy") == 0;
 
 	privacy_next_utility(prev_utility, pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
 						 readOnlyTree,
-#endif
 						 context, params, queryEnv, dest, qc);
 
 	if (ours && privacy_citus_is_coordinator())

@@ -20,12 +20,10 @@ echo "not-a-key" > "$KEYS/bad.key"
 chmod 600 "$KEYS"/*.key
 chown -R postgres "$KEYS"; chmod 700 "$KEYS"
 
-# (Re)start the test cluster with the given privacy settings.
+# Restart the test cluster with the given privacy settings only.
 restart_with() {
-    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
-    as_pg sed -i '/^privacy\./d;/^shared_preload_libraries/d' "$CLUSTER_DIR/data/postgresql.auto.conf"
-    for s in "$@"; do echo "$s" | as_pg tee -a "$CLUSTER_DIR/data/postgresql.auto.conf" >/dev/null; done
-    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
+    cluster_unset 'privacy\.' shared_preload_libraries
+    restart_cluster "$@"
 }
 q() { psql -X -A -t -q -d postgres -c "$1" 2>&1; }
 
