@@ -3,11 +3,11 @@ EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
 MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject \
-              crypto_parse token_parse label_parse fake anonymize
+              crypto_parse token_parse label_parse fake anonymize citus
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
-SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql \
+SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql src/sql/citus.sql \
                 src/sql/crypto.sql src/sql/protect.sql src/sql/mask.sql \
                 src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql src/sql/online.sql \
                 src/sql/subject.sql src/sql/render.sql src/sql/fake.sql src/sql/anonymize.sql
@@ -67,9 +67,17 @@ src/fake.o: src/fake_data.h
 regress-count:
 	@echo $(words $(REGRESS))
 
-.PHONY: test demo bench fuzz
+.PHONY: test test-citus bench-citus demo bench fuzz
 test:
 	bash scripts/test.sh
+
+# Citus suite (not part of `make test`): CITUS_SRC names the Citus source archive.
+test-citus:
+	CITUS_SRC="$(CITUS_SRC)" bash scripts/test_citus.sh
+
+# Citus figures: encryption in pushed-down queries vs. a local table (scripts/bench_citus.sql).
+bench-citus:
+	CITUS_SRC="$(CITUS_SRC)" CITUS_RUN=bench bash scripts/test_citus.sh
 
 # libFuzzer targets of the parsers (test/fuzz/), FUZZ_SECONDS each; no server needed.
 FUZZ_SECONDS ?= 300

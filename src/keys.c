@@ -46,6 +46,7 @@
 #include "utils/memutils.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "keys.h"
 #include "util.h"
 
@@ -708,6 +709,8 @@ prepare_cache(void)
 		reset_cache();
 	if (keys_by_id)
 		return;
+	/* on a Citus worker: refuse a ring that is not the coordinator's */
+	privacy_citus_ring_check();
 	if (key_cxt == NULL)
 		key_cxt = AllocSetContextCreate(TopMemoryContext, "privacy key cache",
 										ALLOCSET_SMALL_SIZES);
@@ -1326,6 +1329,7 @@ privacy_keys_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function \"privacy._keys_changed\" must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	privacy_citus_keys_changed(trigdata);
 	return PointerGetDatum(NULL);
 }
 

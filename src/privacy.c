@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "anonymize.h"
+#include "citus.h"
 #include "crypto.h"
 #include "fake.h"
 #include "keys.h"
@@ -45,5 +46,6 @@ _PG_init(void)
 	SubjectInit();
 	FakeInit();
 	AnonymizeInit();
+	CitusInit();
 	MarkGUCPrefixReserved("privacy");
 }

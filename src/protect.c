@@ -39,6 +39,7 @@
 #include "nodes/makefuncs.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "crypto.h"
 #include "keys.h"
 #include "protect.h"
@@ -702,6 +703,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 	char	   *qtbl;
 	char	   *qcol;
 	char	   *qctx;
+	const char *citus_kind;
 	StringInfoData sql;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -755,16 +757,33 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", relname)));
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
-					 "%s, %s, %d)",
-					 quote_literal_cstr(qtbl),
-					 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
-					 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
-					 batch);
-	(void) privacy_exec_as(privacy_relation_owner(relid), sql.data, 0, NULL, NULL, NULL, false,
-						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
-	count = isnull ? 0 : DatumGetInt64(result);
+	citus_kind = privacy_citus_table_kind(relid);
+	if (citus_kind && strcmp(citus_kind, "distributed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("privacy.reencrypt is not supported on the Citus %s table \"%s\"", citus_kind, relname),
+				 errdetail("Randomized encryption runs once per placement, so the copies of a row would differ."),
+				 errhint("Re-encrypt on a distributed table, or decrypt and re-insert the rows.")));
+	if (citus_kind)
+		/* Citus: one UPDATE pushed down to every shard, in its 2PC transaction */
+		count = (int64) privacy_exec_as(privacy_relation_owner(relid),
+										psprintf("UPDATE %s SET %s = privacy._reencrypt_shard_value(%s, %s) "
+												 "WHERE privacy._needs_reencrypt_shard(%s)",
+												 qtbl, qcol, qcol, qctx, qcol),
+										0, NULL, NULL, NULL, false, SPI_OK_UPDATE, 0, NULL, NULL, NULL);
+	else
+	{
+		appendStringInfo(&sql,
+						 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
+						 "%s, %s, %d)",
+						 quote_literal_cstr(qtbl),
+						 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
+						 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
+						 batch);
+		(void) privacy_exec_as(privacy_relation_owner(relid), sql.data, 0, NULL, NULL, NULL, false,
+							   SPI_OK_SELECT, 1, &result, &isnull, NULL);
+		count = isnull ? 0 : DatumGetInt64(result);
+	}
 
 	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,
 				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d}", count, batch));

@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "retention.h"
 #include "subject.h"
 #include "util.h"
@@ -1110,6 +1111,21 @@ try_batch(const char *sql, int expect, int64 max_rows, int64 *changed)
 	return done;
 }
 
+/* Add rows changed by a step to the run's deletion-log entry. */
+static void
+log_rows(PurgeRun *run, int64 changed)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		vals[2];
+
+	if (changed <= 0)
+		return;
+	vals[0] = Int64GetDatum(run->log_id);
+	vals[1] = Int64GetDatum(changed);
+	owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
+			   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
+}
+
 /*
  * Step: delete or anonymize one batch of the current leaf, and count it in
  * the log.  The leaf is swept in physical order, one page range per batch
@@ -1130,8 +1146,6 @@ step_batch(PurgeRun *run)
 	char	   *cond;
 	char	   *range;
 	char	   *change;
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		vals[2];
 	BlockNumber nblocks;
 	BlockNumber lo;
 	BlockNumber hi;
@@ -1145,6 +1159,20 @@ step_batch(PurgeRun *run)
 				 errmsg("table %s was dropped during the purge run", run->table)));
 	leaf_referenced(run);
 	table_scope_begin(run->owner, &s);
+	if (privacy_citus_table_kind(run->leaf) != NULL)
+	{
+		/*
+		 * Citus distributed table: the shell holds no rows, its shards do.
+		 * One DELETE that Citus runs on every shard in its transaction.
+		 */
+		table_exec(psprintf("DELETE FROM %s WHERE %s", leaf, expired_condition(run)), SPI_OK_DELETE);
+		changed = (int64) SPI_processed;
+		run->leaf_done = true;
+		table_scope_end(&s);
+		run->step_rows = changed;
+		log_rows(run, changed);
+		return;
+	}
 	nblocks = leaf_blocks(run);
 	if (run->next_block >= nblocks)
 	{
@@ -1230,13 +1258,7 @@ step_batch(PurgeRun *run)
 	else
 		run->density = Max(run->density * 2, (double) picked / (hi - lo));
 
-	if (changed > 0)
-	{
-		vals[0] = Int64GetDatum(run->log_id);
-		vals[1] = Int64GetDatum(changed);
-		owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
-				   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
-	}
+	log_rows(run, changed);
 }
 
 /* Step (dry run): count the rows a purge would remove from the current leaf. */
@@ -1526,6 +1548,7 @@ leaves(PurgeRun *run)
 static const char *
 purge_table(PurgeRun *run)
 {
+	const char *citus_kind;
 	char	   *error;
 	ListCell   *lc;
 	HeapTuple	tup;
@@ -1544,6 +1567,17 @@ purge_table(PurgeRun *run)
 		return "failed";
 	}
 	run->table = MemoryContextStrdup(run->cxt, run->table);
+	citus_kind = privacy_citus_table_kind(run->p->relid);
+	if (citus_kind != NULL && strcmp(citus_kind, "distributed") != 0)
+	{
+		/* physical-order batches do not reach the placements: refuse, never a silent 0 */
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("could not purge table %s: purge is not supported on the Citus %s table", run->table,
+						citus_kind),
+				 errhint("Drop its retention policy and delete expired rows with DELETE ... WHERE, which Citus runs on every placement.")));
+		return "failed";
+	}
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(run->p->relid));
 	if (!HeapTupleIsValid(tup))
 		return "failed";

@@ -237,6 +237,9 @@ BEGIN
         RAISE EXCEPTION 'cannot protect a column of "%"', tbl
             USING ERRCODE = 'wrong_object_type', DETAIL = 'Only tables can have protected columns.';
     END IF;
+    PERFORM privacy._citus_refuse(tbl, 'privacy.protect_column',
+        'Encrypt in the statements that write the column (privacy.encrypt() runs on the workers) '
+        'and move old key versions with privacy.reencrypt().');
     SELECT a.atttypid, a.atttypmod, pg_catalog.format_type(a.atttypid, a.atttypmod)
       INTO typ, typmod, tname
       FROM pg_catalog.pg_attribute a
@@ -315,6 +318,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of table "%" is not protected', col, tbl USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM privacy._citus_refuse(tbl, 'privacy.unprotect_column',
+        'Undistribute the table (undistribute_table()) first, then unprotect the column.');
     acl := privacy._drop_decrypted_view(tbl);
     PERFORM privacy._drop_protect_trigger(tbl);
     n := privacy._batch_update(tbl,

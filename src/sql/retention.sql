@@ -335,6 +335,10 @@ LANGUAGE plpgsql STRICT VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF privacy._citus_kind(tbl) IS NOT NULL THEN
+        -- the retention trigger only reads its own row: safe on every shard
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl AND t.tgparentid OPERATOR(pg_catalog.=) 0
                   AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_retention') THEN
@@ -360,11 +364,20 @@ DECLARE
     old      privacy.retention_policies;
     expiry   text := pg_catalog.quote_ident(expiry_column);
     attnum   int2;
+    citus    text;
 BEGIN
     SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     IF kind IS NULL OR kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'cannot set a retention policy on "%"', tbl
             USING ERRCODE = 'wrong_object_type', DETAIL = 'Only tables can have a retention policy.';
+    END IF;
+    citus := privacy._citus_kind(tbl);
+    PERFORM privacy._citus_refuse(tbl, 'privacy.set_retention',
+        'Delete expired rows with DELETE ... WHERE <time column> < now() - <period>, which Citus runs on every placement.',
+        ARRAY['reference', 'citus local']);
+    IF action OPERATOR(pg_catalog.=) 'anonymize' THEN
+        PERFORM privacy._citus_refuse(tbl, 'Retention with action ''anonymize''',
+            'Use action ''delete'', or anonymize expired rows with an UPDATE of your own.');
     END IF;
     IF keep IS NULL OR keep OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
         RAISE EXCEPTION 'retention period must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -395,6 +408,11 @@ BEGIN
     END IF;
 
     SELECT * INTO old FROM privacy.retention_policies p WHERE p.tbl OPERATOR(pg_catalog.=) $1;
+    IF citus IS NOT NULL AND since_column IS NULL AND old.tbl IS NOT NULL AND old.since_column IS NULL
+       AND old.keep OPERATOR(pg_catalog.<>) keep THEN
+        PERFORM privacy._citus_refuse(tbl, 'Changing the period of a ''latest write'' retention policy',
+            'Drop the policy and set it again (expiries then count from now), or use a since column.');
+    END IF;
     -- the registry first: it also checks that the caller owns the table
     PERFORM privacy._policy_write(tbl, keep, since_column, action, expiry_column);
 
@@ -450,14 +468,16 @@ DECLARE
     expiry   text := pg_catalog.quote_ident(expiry_column);
     since    text := pg_catalog.quote_ident(since_column);
     leaf     regclass;
+    citus    text := privacy._citus_kind(tbl);
 BEGIN
     old := privacy._retention_setup(tbl, keep, since_column, action, expiry_column);
     SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     PERFORM privacy._drop_retention_trigger(tbl);
     -- re-stamp existing rows (anonymized rows, stamped infinity, stay kept),
-    -- partition by partition: ctids are unique within one table only
-    FOR leaf IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf
-                UNION ALL SELECT tbl WHERE kind OPERATOR(pg_catalog.=) 'r' LOOP
+    -- partition by partition: ctids are unique within one table only (on
+    -- Citus: below, through the trigger)
+    FOR leaf IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf AND citus IS NULL
+                UNION ALL SELECT tbl WHERE kind OPERATOR(pg_catalog.=) 'r' AND citus IS NULL LOOP
         IF since_column IS NOT NULL THEN
             n := n OPERATOR(pg_catalog.+) privacy._batch_update(leaf,
                      pg_catalog.format('%s = %s OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, since, keep),
@@ -484,6 +504,15 @@ BEGIN
         END IF;
     END LOOP;
     PERFORM privacy._retention_create_trigger(tbl, keep, since_column, expiry_column);
+    IF citus IS NOT NULL THEN
+        -- Citus distributed table: the trigger stamps each row of every shard
+        -- it updates; one UPDATE that Citus pushes down (no column-fed
+        -- expression, which it would refuse)
+        EXECUTE pg_catalog.format('UPDATE %s SET %2$s = %2$s WHERE %2$s IS NULL%3$s', tbl, expiry,
+                    CASE WHEN since_column IS NOT NULL OR old.tbl IS NULL
+                         THEN pg_catalog.format(' OR %s OPERATOR(pg_catalog.<>) ''infinity''', expiry) ELSE '' END);
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
     RETURN n::int;
 END
 $$;

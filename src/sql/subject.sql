@@ -600,9 +600,10 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT COALESCE((SELECT c.granted FROM privacy.consents c
-                      WHERE c.subject OPERATOR(pg_catalog.=) $1 AND c.purpose OPERATOR(pg_catalog.=) $2
-                      ORDER BY c.id DESC LIMIT 1), false)
+    SELECT CASE WHEN privacy._citus_worker() THEN privacy._citus_coordinator_only('privacy.has_consent')::boolean
+           ELSE COALESCE((SELECT c.granted FROM privacy.consents c
+                           WHERE c.subject OPERATOR(pg_catalog.=) $1 AND c.purpose OPERATOR(pg_catalog.=) $2
+                           ORDER BY c.id DESC LIMIT 1), false) END
 $$;
 COMMENT ON FUNCTION privacy.has_consent(text, text) IS
   'Whether the subject''s latest consent record for the purpose grants it; no record means no consent';
@@ -667,7 +668,8 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1)
+    SELECT CASE WHEN privacy._citus_worker() THEN privacy._citus_coordinator_only('privacy.is_restricted')::boolean
+           ELSE EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1) END
 $$;
 COMMENT ON FUNCTION privacy.is_restricted(text) IS 'Whether processing of the subject''s data is restricted';
 REVOKE ALL ON FUNCTION privacy.is_restricted(text) FROM PUBLIC;
@@ -786,6 +788,11 @@ DECLARE
 BEGIN
     SELECT pg_catalog.array_agg(x.relid), pg_catalog.array_agg(x.relid) FILTER (WHERE x.subject_column IS NOT NULL)
       INTO tbls, roots FROM privacy._subject_graph() x;
+    -- Citus: rows are identified by physical address here, which repeats across shards
+    PERFORM privacy._citus_refuse(r, 'Export and erasure of data subjects',
+        'Query and delete the subject''s rows directly (Citus routes WHERE <subject column> = ... to its shard), '
+        'and destroy the subject''s key with privacy.destroy_key(privacy.subject_key_name(subject)).')
+       FROM pg_catalog.unnest(tbls) r;
     queue := '{}';
     FOR g IN SELECT x.relid, x.subject_column FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL LOOP
         BEGIN
