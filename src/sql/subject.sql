@@ -367,16 +367,14 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF pg_catalog.to_regclass('privacy.retention_policies') IS NOT NULL THEN
-        RETURN QUERY EXECUTE 'SELECT p.keep, p.action::pg_catalog.text FROM privacy.retention_policies p '
-                             'WHERE p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1' USING tbl;
-    END IF;
+    RETURN QUERY SELECT p.keep, p.action::pg_catalog.text FROM privacy.retention_policies p
+                  WHERE p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1;
 END
 $$;
 COMMENT ON FUNCTION privacy._subject_retention(oid) IS
-  'Retention policy of a table from privacy.retention_policies, when that table exists';
+  'Retention policy of a table from privacy.retention_policies';
 
--- Masking rules of a table (privacy.masking_rules, if masking rules are installed).
+-- Masking rules of a table (privacy.masking_rules).
 -- SECURITY DEFINER: the rules table is readable by no ordinary role, and an
 -- erasure (with the caller's rights) must apply them.
 CREATE OR REPLACE FUNCTION privacy._subject_mask_rules(tbl oid) RETURNS TABLE (col name, expr text)
@@ -385,19 +383,17 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF pg_catalog.to_regclass('privacy.masking_rules') IS NOT NULL THEN
-        RETURN QUERY EXECUTE 'SELECT m.col::pg_catalog.name, m.expr::pg_catalog.text FROM privacy.masking_rules m '
-                             'WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1 ORDER BY m.col' USING tbl;
-    END IF;
+    RETURN QUERY SELECT m.col::pg_catalog.name, m.expr::pg_catalog.text FROM privacy.masking_rules m
+                  WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1 ORDER BY m.col;
 END
 $$;
 COMMENT ON FUNCTION privacy._subject_mask_rules(oid) IS
-  'Masking rules (column, expression) of a table from privacy.masking_rules, when that table exists';
+  'Masking rules (column, expression) of a table from privacy.masking_rules';
 REVOKE ALL ON FUNCTION privacy._subject_mask_rules(oid) FROM PUBLIC;
 
 -- Legal holds on a table for a subject: the contract with retention is this
 -- function, privacy._subject_held(tbl, subject), NULL when not held, else the
--- reasons.  It reads retention's privacy.legal_holds when that is installed: a
+-- reasons.  It reads retention's privacy.active_holds: a
 -- hold in force on the table (or on no table) for this subject, or for no
 -- subject (a whole-table hold, or one on rows matching a predicate, taken as
 -- covering the subject's rows too); a hold on the subject placed on a table
@@ -410,16 +406,13 @@ AS $$
 DECLARE
     reason text;
 BEGIN
-    IF pg_catalog.to_regclass('privacy.legal_holds') IS NULL THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE 'SELECT pg_catalog.string_agg(h.reason, ''; '' ORDER BY h.id) FROM privacy.legal_holds h '
-            'WHERE h.released_at IS NULL AND (h.until IS NULL OR h.until OPERATOR(pg_catalog.>) pg_catalog.now()) '
-            'AND ((h.tbl OPERATOR(pg_catalog.=) $1 AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)) '
-            '  OR (h.subject OPERATOR(pg_catalog.=) $2 AND h.predicate IS NULL '
-            '      AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl)) '
-            '           OR h.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach($1)))))'
-       INTO reason USING tbl, subject;
+    -- "in force" is privacy.active_holds' definition, written once there
+    SELECT pg_catalog.string_agg(h.reason, '; ' ORDER BY h.id) INTO reason
+      FROM privacy.active_holds h
+     WHERE (h.tbl OPERATOR(pg_catalog.=) $1 AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2))
+        OR (h.subject OPERATOR(pg_catalog.=) $2 AND h.predicate IS NULL
+            AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl))
+                 OR h.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach($1))));
     RETURN reason;
 END
 $$;
@@ -1269,6 +1262,9 @@ AS $$
           WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL),
         '')
 $$;
+REVOKE ALL ON FUNCTION privacy._masked_view_filter(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._masked_view_filter(regclass) IS
+  'WHERE clause (or nothing) of a table''s masked view, over the table aliased t: leaves out subjects under restriction';
 
 -- Registering, changing or unregistering a table with masking rules changes
 -- its masked view's filter (a row trigger: statements touching no row, such as

@@ -30,21 +30,14 @@ COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
 -- security_invoker: the reader's grants and row-level security policies on
 -- the table apply (the permission hook admits a masked session's read of the
 -- table only through the view).
--- Row filter of a table's masked view: none here; the subject module replaces
--- this function to leave out subjects under restriction.
-CREATE OR REPLACE FUNCTION privacy._masked_view_filter(tbl regclass) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT ''::pg_catalog.text $$;
-REVOKE ALL ON FUNCTION privacy._masked_view_filter(regclass) FROM PUBLIC;
-COMMENT ON FUNCTION privacy._masked_view_filter(regclass) IS
-  'WHERE clause (or nothing) of a table''s masked view, over the table aliased t';
-
+-- The row filter comes from the subject module, which owns the registry and
+-- the restrictions (privacy._masked_view_filter, defined in subject.sql).
 CREATE OR REPLACE FUNCTION privacy._masked_view_query(tbl regclass) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.format('SELECT %s FROM %s t%s',
+BEGIN
+    RETURN (SELECT pg_catalog.format('SELECT %s FROM %s t%s',
                pg_catalog.string_agg(
                    CASE WHEN r.expr IS NULL THEN pg_catalog.quote_ident(a.attname)
                         ELSE pg_catalog.format('(%s) AS %I', r.expr, a.attname) END,
@@ -54,7 +47,8 @@ AS $$
       LEFT JOIN privacy.masking_rules r
         ON r.tbl OPERATOR(pg_catalog.=) $1 AND r.col OPERATOR(pg_catalog.=) a.attname
      WHERE a.attrelid OPERATOR(pg_catalog.=) $1
-       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped);
+END
 $$;
 REVOKE ALL ON FUNCTION privacy._masked_view_query(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION privacy._masked_view_query(regclass) IS
