@@ -2,7 +2,8 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject
+MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject \
+              crypto_parse token_parse label_parse
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
@@ -56,9 +57,14 @@ $(UPGRADE_built): $(UPGRADE_PRELUDE) $(SQL_FRAGMENTS) privacy.control
 	  echo; echo "-- ---- $(UPGRADE_PRELUDE) ----"; cat $(UPGRADE_PRELUDE); \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
-.PHONY: test demo bench
+.PHONY: test demo bench fuzz
 test:
 	bash scripts/test.sh
+
+# libFuzzer targets of the parsers (test/fuzz/), FUZZ_SECONDS each; no server needed.
+FUZZ_SECONDS ?= 300
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash test/scripts/fuzz.sh
 
 demo:
 	bash scripts/demo.sh

@@ -376,19 +376,6 @@ write_header(uint8 *p, int format, PrivacyKey *key, const CryptoContext *ctx)
 	context_check(ctx, p + 11);
 }
 
-/* True if ct looks like one of our ciphertexts (header and length only). */
-bool
-privacy_is_ciphertext(const uint8 *ct, int len)
-{
-	if (len < CT_HEADER_BYTES || ct[0] != CT_MAGIC || (ct[2] & ~CT_FLAG_CONTEXT) != 0)
-		return false;
-	if (ct[1] == CT_FORMAT_GCM)
-		return len >= CT_GCM_OVERHEAD;
-	if (ct[1] == CT_FORMAT_SIV)
-		return len >= CT_SIV_OVERHEAD;
-	return false;
-}
-
 /* ------------------------------------------------------------------------
  * Encrypt / decrypt
  * ------------------------------------------------------------------------ */
@@ -476,58 +463,74 @@ report_tampered(void)
 }
 
 /*
- * Check the header of ct against the context given; return the key version
- * it names.  Every way of being wrong has its own message (README, "Errors").
+ * Check the header of ct against the context given (privacy_ct_parse lays
+ * out *parsed); return the key version it names.  Every way of being wrong
+ * has its own message (README, "Errors").
  */
 static PrivacyKey *
-check_header(const uint8 *ct, int len, const CryptoContext *ctx)
+check_header(const uint8 *ct, int len, const CryptoContext *ctx, CtParsed *parsed)
 {
 	uint8		check[4];
 	PrivacyKey *key;
+	CtStatus	status = privacy_ct_parse(ct, len, parsed);
 
-	if (len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ciphertext is empty")));
-	if (ct[0] != CT_MAGIC)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("value is not a privacy ciphertext"),
-				 errdetail("The first byte is 0x%02x, not 0x%02x.", ct[0], CT_MAGIC)));
-	if (len < CT_HEADER_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
-				 errmsg("ciphertext is truncated"),
-				 errdetail("It is %d bytes long; the header alone is %d bytes.", len, CT_HEADER_BYTES)));
-	if ((ct[1] != CT_FORMAT_GCM && ct[1] != CT_FORMAT_SIV) || (ct[2] & ~CT_FLAG_CONTEXT) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("unsupported ciphertext format %d (flags 0x%02x)", ct[1], ct[2]),
-				 errdetail("This version of privacy reads formats 1 (AES-256-GCM) and 2 (AES-256-SIV).")));
-	if (len < (ct[1] == CT_FORMAT_GCM ? CT_GCM_OVERHEAD : CT_SIV_OVERHEAD))
-		ereport(ERROR,
-				(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
-				 errmsg("ciphertext is truncated"),
-				 errdetail("It is %d bytes long; format %d needs at least %d bytes.", len, ct[1],
-						   ct[1] == CT_FORMAT_GCM ? CT_GCM_OVERHEAD : CT_SIV_OVERHEAD)));
-	if ((ct[2] & CT_FLAG_CONTEXT) && ctx == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("ciphertext is bound to a context, but no context was given"),
-				 errhint("Pass the context the value was encrypted with.")));
-	if (!(ct[2] & CT_FLAG_CONTEXT) && ctx != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ciphertext is not bound to a context, but a context was given"),
-				 errhint("Decrypt it with a NULL context.")));
+	if (status == CT_OK)
+		status = privacy_ct_check_context(parsed, ctx != NULL);
+	switch (status)
+	{
+		case CT_OK:
+			break;
+		case CT_EMPTY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ciphertext is empty")));
+			break;
+		case CT_BAD_MAGIC:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("value is not a privacy ciphertext"),
+					 errdetail("The first byte is 0x%02x, not 0x%02x.", ct[0], CT_MAGIC)));
+			break;
+		case CT_SHORT_HEADER:
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
+					 errmsg("ciphertext is truncated"),
+					 errdetail("It is %d bytes long; the header alone is %d bytes.", len, CT_HEADER_BYTES)));
+			break;
+		case CT_BAD_FORMAT:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("unsupported ciphertext format %d (flags 0x%02x)", ct[1], ct[2]),
+					 errdetail("This version of privacy reads formats 1 (AES-256-GCM) and 2 (AES-256-SIV).")));
+			break;
+		case CT_SHORT_BODY:
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
+					 errmsg("ciphertext is truncated"),
+					 errdetail("It is %d bytes long; format %d needs at least %d bytes.", len, ct[1],
+							   privacy_ct_overhead(ct[1]))));
+			break;
+		case CT_CONTEXT_MISSING:
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("ciphertext is bound to a context, but no context was given"),
+					 errhint("Pass the context the value was encrypted with.")));
+			break;
+		case CT_CONTEXT_UNEXPECTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ciphertext is not bound to a context, but a context was given"),
+					 errhint("Decrypt it with a NULL context.")));
+			break;
+	}
 	context_check(ctx, check);
-	if (memcmp(check, ct + 11, 4) != 0)
+	if (memcmp(check, parsed->context_check, 4) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("context does not match the ciphertext"),
 				 errdetail("The value was encrypted for another context (another column or purpose).")));
-	key = privacy_key_version(privacy_ct_key_id(ct), privacy_ct_key_version(ct));
-	if (key->purpose != (ct[1] == CT_FORMAT_GCM ? KEY_PURPOSE_ENCRYPT : KEY_PURPOSE_DETERMINISTIC))
+	key = privacy_key_version(parsed->key_id, parsed->key_version);
+	if (key->purpose != (parsed->format == CT_FORMAT_GCM ? KEY_PURPOSE_ENCRYPT : KEY_PURPOSE_DETERMINISTIC))
 		report_tampered();
 	return key;
 }
@@ -536,16 +539,17 @@ check_header(const uint8 *ct, int len, const CryptoContext *ctx)
 bytea *
 privacy_decrypt_raw(const uint8 *ct, int len, const CryptoContext *ctx)
 {
-	PrivacyKey *key = check_header(ct, len, ctx);
+	CtParsed	parsed;
+	PrivacyKey *key = check_header(ct, len, ctx, &parsed);
 	bytea	   *res;
 	uint8	   *out;
 
-	if (ct[1] == CT_FORMAT_GCM)
+	if (parsed.format == CT_FORMAT_GCM)
 	{
 		GcmState   *st = gcm_state(key);
-		const uint8 *nonce = ct + CT_HEADER_BYTES;
-		const uint8 *body = nonce + GCM_NONCE_BYTES;
-		int			n = len - CT_GCM_OVERHEAD;
+		const uint8 *nonce = parsed.iv;
+		const uint8 *body = parsed.body;
+		int			n = parsed.body_len;
 		int			outl = 0;
 		int			finl;
 		int			aadl;
@@ -558,7 +562,7 @@ privacy_decrypt_raw(const uint8 *ct, int len, const CryptoContext *ctx)
 			(ctx && ctx->len > 0 &&
 			 EVP_DecryptUpdate(st->dec, NULL, &aadl, (const uint8 *) ctx->data, ctx->len) != 1) ||
 			(n > 0 && EVP_DecryptUpdate(st->dec, out, &outl, body, n) != 1) ||
-			EVP_CIPHER_CTX_ctrl(st->dec, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, (void *) (body + n)) != 1)
+			EVP_CIPHER_CTX_ctrl(st->dec, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, (void *) parsed.tag) != 1)
 			report_openssl("decrypt with AES-256-GCM");
 		if (EVP_DecryptFinal_ex(st->dec, out + outl, &finl) != 1)
 		{
@@ -570,13 +574,13 @@ privacy_decrypt_raw(const uint8 *ct, int len, const CryptoContext *ctx)
 	else
 	{
 		SivState   *st = siv_state(key);
-		const uint8 *v = ct + CT_HEADER_BYTES;
-		int			n = len - CT_HEADER_BYTES - BLOCK;	/* framed length */
+		const uint8 *v = parsed.iv;
+		int			n = parsed.body_len;	/* framed length */
 		uint8		check[BLOCK];
 
 		res = palloc(VARHDRSZ + n);
 		out = (uint8 *) VARDATA(res);
-		siv_ctr(st, v, v + BLOCK, n, out);
+		siv_ctr(st, v, parsed.body, n, out);
 		s2v(st, ct, ctx, out, n, check);
 		if (CRYPTO_memcmp(check, v, BLOCK) != 0 || out[0] != SIV_FRAME)
 		{
@@ -613,13 +617,14 @@ bytea *
 privacy_text_to_ciphertext(const char *s, int len)
 {
 	bytea	   *res;
+	int			max = privacy_ct_text_max_bytes(s, len);
 	int			n;
 
-	if (len < CT_TEXT_PREFIX_LEN + 4 || memcmp(s, CT_TEXT_PREFIX, CT_TEXT_PREFIX_LEN) != 0)
+	if (max < 0)
 		return NULL;
-	res = palloc(VARHDRSZ + (len - CT_TEXT_PREFIX_LEN) / 4 * 3);
-	n = privacy_b64_decode(s + CT_TEXT_PREFIX_LEN, len - CT_TEXT_PREFIX_LEN, (uint8 *) VARDATA(res));
-	if (n < 0 || !privacy_is_ciphertext((uint8 *) VARDATA(res), n))
+	res = palloc(VARHDRSZ + max);
+	n = privacy_ct_text_decode(s, len, (uint8 *) VARDATA(res));
+	if (n < 0)
 	{
 		pfree(res);
 		return NULL;

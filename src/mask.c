@@ -31,6 +31,7 @@
 #include "utils/typcache.h"
 
 #include "mask.h"
+#include "token_parse.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_mask_email);
@@ -137,19 +138,11 @@ mask_digits(text *in, int first, int last, int ndigits, char maskch)
 	return out;
 }
 
-/* Number of ASCII digits in a text value. */
+/* Number of ASCII digits in a text value (the digits tokenize transforms). */
 static int
 count_digits(text *in)
 {
-	const char *src = VARDATA_ANY(in);
-	int			len = VARSIZE_ANY_EXHDR(in);
-	int			n = 0;
-	int			k;
-
-	for (k = 0; k < len; k++)
-		if (IS_ASCII_DIGIT(src[k]))
-			n++;
-	return n;
+	return privacy_token_count_digits(VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in));
 }
 
 /*

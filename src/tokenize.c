@@ -31,6 +31,7 @@
 #include "audit.h"
 #include "keys.h"
 #include "crypto.h"
+#include "token_parse.h"
 #include "tokenize.h"
 #include "views.h"
 
@@ -39,12 +40,6 @@ PG_FUNCTION_INFO_V1(privacy_tokenize);
 PG_FUNCTION_INFO_V1(privacy_detokenize);
 PG_FUNCTION_INFO_V1(privacy_ff1_test);
 
-/* FF1 domain rule: radix^n >= 10^6 (SP 800-38G Rev. 1). */
-#define FF1_MIN_DOMAIN		1000000
-/* Tokenization uses radix 10, hence at least 6 digits. */
-#define TOKEN_MIN_DIGITS	6
-/* Longest numeral string accepted (the BIGNUM path is quadratic). */
-#define FF1_MAX_LEN			4096
 #define FF1_ROUNDS			10
 #define AES_BLOCK			16
 
@@ -52,7 +47,6 @@ PG_FUNCTION_INFO_V1(privacy_ff1_test);
 #define PSEUDONYM_BITS		128
 #define PSEUDONYM_CHARS		26	/* ceil(128 / 5) */
 
-static const char numeral_chars[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 static const char base32_chars[] = "abcdefghijklmnopqrstuvwxyz234567";
 
 /* What pseudonymize and tokenize keep in fn_extra between calls. */
@@ -542,18 +536,15 @@ ff1_crypt(EVP_CIPHER_CTX *ecb, const uint8 *tweak, int t, int radix,
 static void
 ff1_check_domain(int radix, int n)
 {
-	uint64		dom = 1;
-	int			k;
+	Ff1Domain	dom = privacy_ff1_check_domain(radix, n);
 
-	for (k = 0; k < n && dom < FF1_MIN_DOMAIN; k++)
-		dom *= radix;
-	if (dom < FF1_MIN_DOMAIN)
+	if (dom == FF1_DOMAIN_TOO_SHORT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("input is too short for FF1"),
 				 errdetail("%d numerals of radix %d give fewer than 10^6 possible values; FF1 requires radix^length >= 10^6.",
 						   n, radix)));
-	if (n > FF1_MAX_LEN)
+	if (dom == FF1_DOMAIN_TOO_LONG)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("input is too long for FF1"),
@@ -588,17 +579,11 @@ privacy_ff1_test(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("radix must be between 2 and 36")));
 	x = palloc(n + 1);
-	for (k = 0; k < n; k++)
-	{
-		const char *pos = strchr(numeral_chars, in[k]);
-
-		if (in[k] == '\0' || pos == NULL || pos - numeral_chars >= radix)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid numeral \"%c\" for radix %d", in[k], radix),
-					 errdetail("Numerals are written 0-9 then a-z (lower case).")));
-		x[k] = (uint8) (pos - numeral_chars);
-	}
+	if ((k = privacy_ff1_parse_numerals(in, n, radix, x)) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid numeral \"%c\" for radix %d", in[k], radix),
+				 errdetail("Numerals are written 0-9 then a-z (lower case).")));
 	ff1_check_domain(radix, n);
 
 	ecb = ff1_cipher_new((const uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
@@ -615,7 +600,7 @@ privacy_ff1_test(PG_FUNCTION_ARGS)
 
 	out = palloc(n + 1);
 	for (k = 0; k < n; k++)
-		out[k] = numeral_chars[x[k]];
+		out[k] = privacy_ff1_numeral_char(x[k]);
 	out[n] = '\0';
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, n));
 }
@@ -650,7 +635,6 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 	uint8		digits_buf[64];
 	uint8	   *digits = digits_buf;
 	int			n = 0;
-	int			k;
 	PrivacyKey *key;
 
 	if (decrypt && !cache->audited)
@@ -664,9 +648,7 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 		pfree(name);
 	}
 
-	for (k = 0; k < len; k++)
-		if (src[k] >= '0' && src[k] <= '9')
-			n++;
+	n = privacy_token_count_digits(src, len);
 	if (n < TOKEN_MIN_DIGITS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -684,10 +666,7 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 						   n, FF1_MAX_LEN)));
 	if (n > (int) sizeof(digits_buf))
 		digits = palloc(n);
-	n = 0;
-	for (k = 0; k < len; k++)
-		if (src[k] >= '0' && src[k] <= '9')
-			digits[n++] = (uint8) (src[k] - '0');
+	n = privacy_token_extract_digits(src, len, digits);
 
 	key = privacy_key_resolve(&cache->ref, key_name, KEY_PURPOSE_TOKENIZE);
 	ff1_crypt(token_cipher(key), NULL, 0, 10, digits, n, decrypt);
@@ -695,9 +674,7 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 	result = (text *) palloc(VARHDRSZ + len);
 	SET_VARSIZE(result, VARHDRSZ + len);
 	dst = VARDATA(result);
-	n = 0;
-	for (k = 0; k < len; k++)
-		dst[k] = (src[k] >= '0' && src[k] <= '9') ? (char) ('0' + digits[n++]) : src[k];
+	privacy_token_merge_digits(src, len, digits, dst);
 	explicit_bzero(digits, n);
 	PG_RETURN_TEXT_P(result);
 }

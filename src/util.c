@@ -1,5 +1,6 @@
 /*
- * util.c — owner scope for catalog bookkeeping, base64, small text helpers.
+ * util.c — owner scope for catalog bookkeeping, small text helpers.
+ * (base64 is in crypto_parse.c.)
  */
 #include "postgres.h"
 
@@ -242,103 +243,6 @@ char *
 privacy_calling_role(void)
 {
 	return GetUserNameFromId(GetUserId(), false);
-}
-
-static const char b64_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Length of the base64 encoding of srclen bytes. */
-int
-privacy_b64_enc_len(int srclen)
-{
-	return (srclen + 2) / 3 * 4;
-}
-
-/* Encode len bytes into dst (privacy_b64_enc_len(len) bytes); returns that length. */
-int
-privacy_b64_encode(const uint8 *src, int len, char *dst)
-{
-	char	   *p = dst;
-	int			i;
-
-	for (i = 0; i + 2 < len; i += 3)
-	{
-		uint32		v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
-
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = b64_alphabet[(v >> 6) & 63];
-		*p++ = b64_alphabet[v & 63];
-	}
-	if (i < len)
-	{
-		uint32		v = src[i] << 16;
-
-		if (i + 1 < len)
-			v |= src[i + 1] << 8;
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = (i + 1 < len) ? b64_alphabet[(v >> 6) & 63] : '=';
-		*p++ = '=';
-	}
-	return p - dst;
-}
-
-/* Value of one base64 character, or -1. */
-static inline int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode canonical padded base64 of len characters into dst (at least
- * len / 4 * 3 bytes).  Returns the decoded length, or -1 if the input is not
- * canonical base64.
- */
-int
-privacy_b64_decode(const char *src, int len, uint8 *dst)
-{
-	uint8	   *p = dst;
-	int			i;
-
-	if (len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i += 4)
-	{
-		int			a = b64_value(src[i]);
-		int			b = b64_value(src[i + 1]);
-		int			c = b64_value(src[i + 2]);
-		int			d = b64_value(src[i + 3]);
-		bool		last = (i + 4 == len);
-
-		if (a < 0 || b < 0)
-			return -1;
-		if (c < 0 || d < 0)
-		{
-			/* padding only at the very end: "xx==" or "xxx=" */
-			if (!last || src[i + 3] != '=' || (c < 0 && src[i + 2] != '='))
-				return -1;
-			*p++ = (a << 2) | (b >> 4);
-			if (c >= 0)
-				*p++ = ((b & 15) << 4) | (c >> 2);
-			break;
-		}
-		*p++ = (a << 2) | (b >> 4);
-		*p++ = ((b & 15) << 4) | (c >> 2);
-		*p++ = ((c & 3) << 6) | d;
-	}
-	return p - dst;
 }
 
 /* text argument as a C string, refusing anything longer than maxlen bytes. */

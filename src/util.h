@@ -54,11 +54,6 @@ extern void privacy_spi_check(int rc, int expected, const char *what);
 /* Name of the role that called us (before any owner scope). */
 extern char *privacy_calling_role(void);
 
-/* base64 (RFC 4648, with padding, no line breaks) */
-extern int	privacy_b64_enc_len(int srclen);
-extern int	privacy_b64_encode(const uint8 *src, int len, char *dst);
-extern int	privacy_b64_decode(const char *src, int len, uint8 *dst);	/* -1 on bad input */
-
 /* GUC check hooks shared by the modules' settings */
 extern bool privacy_check_positive_interval(char **newval, void **extra, GucSource source);
 extern bool privacy_check_identifier_list(char **newval, void **extra, GucSource source);

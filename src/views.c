@@ -75,6 +75,7 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
+#include "label_parse.h"
 #include "util.h"
 #include "views.h"
 
@@ -109,68 +110,21 @@ static int	n_role_answers = 0;
 static int	extension_definer_depth = 0;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
-typedef enum RuleKind
-{
-	RULE_NOT_MASKED,
-	RULE_FUNCTION,
-	RULE_VALUE
-} RuleKind;
-
 /* ----------------------------------------------------------------------
  * Labels
  * ---------------------------------------------------------------------- */
 
 /*
- * If s starts with keyword kw (any case, after spaces) followed by a space
- * or the end, return what follows it with spaces skipped; else NULL.
+ * Kind of a column label; *expr gets the expression of a MASKED one.  The
+ * keywords are parsed by label_parse.c (fuzzed outside the server).
  */
-static const char *
-skip_keyword(const char *s, const char *kw)
-{
-	size_t		n = strlen(kw);
-
-	if (s == NULL)
-		return NULL;
-	while (isspace((unsigned char) *s))
-		s++;
-	if (pg_strncasecmp(s, kw, n) != 0)
-		return NULL;
-	s += n;
-	if (*s != '\0' && !isspace((unsigned char) *s))
-		return NULL;
-	while (isspace((unsigned char) *s))
-		s++;
-	return s;
-}
-
-/* Is label exactly the keyword kw (any case, spaces around allowed)? */
-static bool
-label_is(const char *label, const char *kw)
-{
-	const char *rest = skip_keyword(label, kw);
-
-	return rest != NULL && *rest == '\0';
-}
-
-/* Kind of a column label; *expr gets the expression of a MASKED one. */
 static RuleKind
 parse_column_label(const char *label, const char **expr)
 {
-	const char *p = skip_keyword(skip_keyword(label, "MASKED"), "WITH");
-	const char *q;
+	RuleKind	kind = privacy_label_parse_column(label, expr);
 
-	if (label_is(skip_keyword(label, "NOT"), "MASKED"))
-		return RULE_NOT_MASKED;
-	if ((q = skip_keyword(p, "FUNCTION")) != NULL && *q != '\0')
-	{
-		*expr = q;
-		return RULE_FUNCTION;
-	}
-	if ((q = skip_keyword(p, "VALUE")) != NULL && *q != '\0')
-	{
-		*expr = q;
-		return RULE_VALUE;
-	}
+	if (kind != RULE_INVALID)
+		return kind;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid masking rule \"%s\"", label),
@@ -331,7 +285,7 @@ function_is_trusted(Oid funcid, Oid owner)
 	ObjectAddress addr;
 
 	ObjectAddressSet(addr, ProcedureRelationId, funcid);
-	return superuser_arg(owner) && label_is(GetSecurityLabel(&addr, PROVIDER), "TRUSTED");
+	return superuser_arg(owner) && privacy_label_is(GetSecurityLabel(&addr, PROVIDER), "TRUSTED");
 }
 
 /* Owner of function funcid. */
@@ -864,7 +818,7 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
 			}
 			break;
 		case AuthIdRelationId:
-			if (seclabel != NULL && !label_is(seclabel, "MASKED"))
+			if (seclabel != NULL && !privacy_label_is(seclabel, "MASKED"))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid role label \"%s\"", seclabel),
@@ -881,7 +835,7 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("must be superuser to label a function for provider privacy")));
-			if (seclabel != NULL && !label_is(seclabel, "TRUSTED"))
+			if (seclabel != NULL && !privacy_label_is(seclabel, "TRUSTED"))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid function label \"%s\"", seclabel),
@@ -944,7 +898,7 @@ load_masked_roles(void)
 		if (isnull || strcmp(TextDatumGetCString(provider), PROVIDER) != 0)
 			continue;
 		label = heap_getattr(tup, Anum_pg_shseclabel_label, RelationGetDescr(rel), &isnull);
-		if (isnull || !label_is(TextDatumGetCString(label), "MASKED"))
+		if (isnull || !privacy_label_is(TextDatumGetCString(label), "MASKED"))
 			continue;
 		if (n_masked_roles == cap)
 		{
@@ -1587,28 +1541,6 @@ column_refs_walker(Node *node, void *context)
 	return raw_expression_tree_walker(node, column_refs_walker, context);
 }
 
-/* Length of the identifier token (plain or double-quoted) starting at s. */
-static int
-identifier_length(const char *s)
-{
-	const char *p = s;
-
-	if (*p == '"')
-	{
-		for (p++; *p; p++)
-			if (*p == '"')
-			{
-				if (p[1] != '"')
-					return p + 1 - s;
-				p++;
-			}
-		return p - s;
-	}
-	while (*p && (isalnum((unsigned char) *p) || *p == '_' || *p == '$' || IS_HIGHBIT_SET(*p)))
-		p++;
-	return p - s;
-}
-
 /*
  * A column label with every reference to column oldname renamed to newname,
  * or NULL when it has none.
@@ -1644,7 +1576,7 @@ label_with_column_renamed(const char *label, const char *oldname, const char *ne
 
 		appendBinaryStringInfo(&buf, sql + done, loc - done);
 		appendStringInfoString(&buf, quote_identifier(newname));
-		done = loc + identifier_length(sql + loc);
+		done = loc + privacy_label_identifier_length(sql + loc);
 	}
 	appendStringInfoString(&buf, sql + done);
 	return buf.data;
