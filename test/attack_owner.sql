@@ -102,7 +102,7 @@ SELECT is(tap.as_role('atk_owner', $$SELECT privacy._export_rows('atk.people'::r
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'privacy'::regnamespace AND p.proname LIKE '\_%'
                    AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
-          ARRAY['privacy._batch_update(regclass,text,text,integer)', 'privacy._decrypt_column(bytea,text)',
+          ARRAY(SELECT f FROM unnest(ARRAY['privacy._batch_update(regclass,text,text,integer)', 'privacy._decrypt_column(bytea,text)',
                 'privacy._decrypt_column(text,text)', 'privacy._drop_decrypted_view(regclass)',
                 'privacy._drop_protect_trigger(regclass)', 'privacy._drop_retention_trigger(regclass)',
                 'privacy._erase_subject_rows(oid,text,text[],text)', 'privacy._export_columns(oid,name[])',
@@ -119,10 +119,11 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'privacy._registry_set_view(regclass,regclass)',
                 'privacy._registry_write(regclass,name,text,boolean)',
                 'privacy._related_keys(oid,name[],text[],oid,name[],text[])', 'privacy._retention_trigger()',
-                'privacy._subject_edges(oid[])', 'privacy._subject_graph()', 'privacy._subject_index_warnings()',
+                'privacy._subject_edges(oid[])', 'privacy._subject_graph()', 'privacy._subject_index_warnings(oid)',
                 'privacy._subject_keys(oid,name,text)', 'privacy._subject_masked(oid,name)',
-                'privacy._subject_processing(oid,text)', 'privacy._subject_retention(oid)',
-                'privacy._subject_rules()'],
+                'privacy._subject_processing(oid,text,oid)', 'privacy._subject_retention(oid)',
+                'privacy._subject_rules()', 'privacy._subject_origins()', 'privacy._subject_retention_policy(oid)',
+                'privacy._subject_rights(text)', 'privacy._erasure_defaults(oid)']) f ORDER BY 1),
           'internal functions executable by PUBLIC are exactly the documented ones');
 
 -- ---------------------------------------------------------------------------
