@@ -146,27 +146,21 @@ require_arg(FunctionCallInfo fcinfo, int arg, const char *what)
 static char *
 subject_key_status(const char *name, bool create)
 {
-	OwnerScope	scope;
 	Oid			argtype = TEXTOID;
 	Datum		arg = CStringGetTextDatum(name);
-	MemoryContext cxt = CurrentMemoryContext;
-	char	   *status = NULL;
-	int			rc;
+	Datum		d;
+	bool		isnull;
+	char	   *status;
 
-	privacy_owner_begin(&scope);
 	if (create)
-	{
-		rc = SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))",
-								   1, &argtype, &arg, NULL, false, 1);
-		privacy_spi_check(rc, SPI_OK_SELECT, "lock subject key");
-	}
-	rc = SPI_execute_with_args("SELECT status FROM privacy.keys WHERE name OPERATOR(pg_catalog.=) $1 "
-							   "ORDER BY version DESC LIMIT 1",
-							   1, &argtype, &arg, NULL, false, 1);
-	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.keys");
-	if (SPI_processed == 1)
-		status = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	privacy_owner_end(&scope);
+		(void) privacy_exec_as(privacy_owner_oid(),
+							   "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))",
+							   1, &argtype, &arg, NULL, false, SPI_OK_SELECT, 0, NULL, NULL, NULL);
+	(void) privacy_exec_as(privacy_owner_oid(),
+						   "SELECT status FROM privacy.keys WHERE name OPERATOR(pg_catalog.=) $1 "
+						   "ORDER BY version DESC LIMIT 1",
+						   1, &argtype, &arg, NULL, false, SPI_OK_SELECT, 1, &d, &isnull, NULL);
+	status = isnull ? NULL : TextDatumGetCString(d);
 
 	if (status == NULL && create)
 	{

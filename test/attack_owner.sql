@@ -4,7 +4,7 @@
 -- security-restricted operation), never as the DPO, a superuser or the
 -- extension owner, and no internal entry point acts on what the attacker asks.
 BEGIN;
-SELECT plan(35);
+SELECT plan(39);
 
 CREATE ROLE atk_owner;
 CREATE ROLE atk_dpo;
@@ -145,6 +145,19 @@ SELECT is(to_regclass('privacy.key_ring') IS NOT NULL AND to_regclass('atk.secre
           'key_ring keeps its name; the table''s own _decrypted view follows the table');
 SELECT is((SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = 'atk.secrets2_decrypted'::regclass),
           'atk_owner', 'the view still belongs to the table owner');
+
+-- reencrypt by a superuser: the owner's trigger runs as the owner
+SELECT is(tap.as_role_do('atk_owner', $$
+    INSERT INTO atk.secrets2 VALUES (1, 'top secret');
+    CREATE FUNCTION atk.trg2() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN PERFORM atk.spy('u'); RETURN NEW; END $f$;
+    CREATE TRIGGER spy BEFORE UPDATE ON atk.secrets2 FOR EACH ROW EXECUTE FUNCTION atk.trg2()$$), 'done',
+    'the owner puts a trigger on its protected table');
+DELETE FROM public.atk_pwn;
+SELECT lives_ok($$SELECT privacy.rotate_key('default')$$, 'a superuser rotates the default key');
+SELECT is(privacy.reencrypt('atk.secrets2', 's'), 1::bigint, 'and re-encrypts the owner''s column');
+SELECT is((SELECT string_agg(DISTINCT who::text, ',') FROM public.atk_pwn), 'atk_owner',
+          'reencrypt: the owner''s trigger ran as the owner, not as the superuser');
 
 -- ---------------------------------------------------------------------------
 -- Item 10: rights on restriction status and masking assignments; DROP TABLE
