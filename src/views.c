@@ -26,6 +26,13 @@
  * masked view of the same query.  Masked views being security_invoker, the
  * session's own grants and row-level security apply to that read.  What the
  * hook needs is cached per backend and reset by invalidations.
+ *
+ * Masked dumps: the ProcessUtility hook serves a masked session's "COPY
+ * <table> TO" of a table with masking rules from its masked view (the same
+ * columns, masked; what the session may read anyway) and copies the
+ * extension's own tables as no rows, so that pg_dump run by a masked role
+ * dumps the real schema with masked data; everything else a masked session
+ * copies goes through the permission hook as before.
  */
 #include "postgres.h"
 
@@ -41,6 +48,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
@@ -53,6 +61,7 @@
 #include "catalog/pg_seclabel.h"
 #include "catalog/pg_shseclabel.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/seclabel.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -62,6 +71,7 @@
 #include "parser/analyze.h"
 #include "parser/parser.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1126,9 +1136,9 @@ view_reads_personal(Oid relid, int depth)
 
 /*
  * Does relid hold personal data a masked role must not read: anything in
- * schema privacy, a table with masking rules or in the inheritance tree of
- * one, a view reading such a relation, the planner statistics views?  The
- * masked schema never does.
+ * schema privacy but its sequences, a table with masking rules or in the
+ * inheritance tree of one, a view reading such a relation, the planner
+ * statistics views?  The masked schema never does.
  */
 static bool
 relation_is_personal(Oid relid, int depth)
@@ -1158,8 +1168,9 @@ relation_is_personal(Oid relid, int depth)
 		return stats_view;
 	if (nsp == get_namespace_oid(masked_schema, true))
 		return false;
+	/* the extension's sequences are counters (pg_dump reads them) */
 	if (nsp == privacy_schema_oid(true))
-		return true;
+		return relkind != RELKIND_SEQUENCE;
 	if (has_column_labels(relid) || inheritance_labelled(relid, true, depth) ||
 		inheritance_labelled(relid, false, depth))
 		return true;
@@ -1671,7 +1682,177 @@ recreates_masked_view(ViewStmt *stmt)
 	return get_rel_relkind(get_relname_relid(stmt->view->relname, nsp)) == RELKIND_VIEW;
 }
 
-/* ProcessUtility hook: make room for DDL that masked views would block. */
+/* ----------------------------------------------------------------------
+ * Masked dumps
+ * ---------------------------------------------------------------------- */
+
+/* Is relid a table of the extension (configuration that pg_dump dumps)? */
+static bool
+is_extension_table(Oid relid)
+{
+	Oid			ext;
+
+	if (get_rel_namespace(relid) != privacy_schema_oid(true) ||
+		get_rel_relkind(relid) != RELKIND_RELATION)
+		return false;
+	ext = get_extension_oid("privacy", true);
+	return OidIsValid(ext) && getExtensionOfObject(RelationRelationId, relid) == ext;
+}
+
+/* Append to buf the columns a COPY of relid with column list attlist reads. */
+static void
+append_copy_columns(StringInfo buf, Oid relid, List *attlist)
+{
+	const char *sep = "";
+	ListCell   *lc;
+
+	if (attlist != NIL)
+	{
+		foreach(lc, attlist)
+		{
+			appendStringInfo(buf, "%s%s", sep, quote_identifier(strVal(lfirst(lc))));
+			sep = ", ";
+		}
+		return;
+	}
+	/* no list: every column COPY would write, in order */
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			i;
+
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (att->attisdropped || att->attgenerated)
+				continue;
+			appendStringInfo(buf, "%s%s", sep, quote_identifier(NameStr(att->attname)));
+			sep = ", ";
+		}
+		relation_close(rel, AccessShareLock);
+	}
+}
+
+/*
+ * The statement a masked session runs instead of "COPY <relation> TO ...",
+ * or NULL to run it as it is (the permission hook then decides):
+ *  - a table with masking rules that has its masked view: the same columns
+ *    read from the masked view, "COPY (SELECT <columns> FROM <masked view>)
+ *    TO ...", i.e. what the session may read anyway (its grants and
+ *    row-level security apply, as through the view), so that pg_dump run
+ *    by a masked role dumps masked data;
+ *  - a table of the extension (the key ring, the audit log, registries,
+ *    which pg_dump dumps as extension configuration): no rows.
+ * The destination and the options are kept: a file or a program still
+ * needs the rights it needs.  *sql gets the text of the new statement.
+ */
+static CopyStmt *
+masked_copy(CopyStmt *stmt, char **sql)
+{
+	Oid			relid;
+	Oid			view;
+	StringInfoData buf;
+	List	   *stmts;
+	CopyStmt   *copy;
+
+	if (stmt->is_from || stmt->relation == NULL)
+		return NULL;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return NULL;
+	initStringInfo(&buf);
+	if (is_extension_table(relid))
+		appendStringInfoString(&buf, "COPY (SELECT WHERE false) TO STDOUT");
+	else if (OidIsValid(view = masked_view_of(relid)))
+	{
+		/* COPY of a table reads its own rows; its masked view those of its children too */
+		if (has_subclass(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot copy table \"%s\" in a masked session", get_rel_name(relid)),
+					 errdetail("It has inheritance children: its masked view reads their rows too.")));
+		appendStringInfoString(&buf, "COPY (SELECT ");
+		append_copy_columns(&buf, relid, stmt->attlist);
+		appendStringInfo(&buf, " FROM %s) TO STDOUT",
+						 quote_qualified_identifier(masked_schema, get_rel_name(view)));
+	}
+	else
+		return NULL;
+
+	stmts = raw_parser(buf.data
+#if PG_VERSION_NUM >= 140000
+					   ,RAW_PARSE_DEFAULT
+#endif
+		);
+	copy = castNode(CopyStmt, linitial_node(RawStmt, stmts)->stmt);
+	copy->filename = stmt->filename;
+	copy->is_program = stmt->is_program;
+	copy->options = stmt->options;
+	*sql = buf.data;
+	return copy;
+}
+
+/*
+ * A masked session's LOCK TABLE ... IN ACCESS SHARE MODE [NOWAIT] naming
+ * only tables of the extension: pg_dump's parallel workers lock each table
+ * whose data they copy, and masked_copy copies these as no rows, so the
+ * lock is taken without the SELECT privilege that LOCK TABLE asks for (no
+ * row is read).  false: any other LOCK, which runs as it is.
+ */
+static bool
+masked_lock(LockStmt *stmt, bool isTopLevel)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	if (stmt->mode != AccessShareLock)
+		return false;
+	foreach(lc, stmt->relations)
+	{
+		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+
+		if (!OidIsValid(relid) || !is_extension_table(relid))
+			return false;
+		relids = lappend_oid(relids, relid);
+	}
+	RequireTransactionBlock(isTopLevel, "LOCK TABLE");
+	foreach(lc, relids)
+	{
+		if (!stmt->nowait)
+			LockRelationOid(lfirst_oid(lc), AccessShareLock);
+		else if (!ConditionalLockRelationOid(lfirst_oid(lc), AccessShareLock))
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not obtain lock on relation \"%s\"", get_rel_name(lfirst_oid(lc)))));
+	}
+	return true;
+}
+
+/*
+ * Lift the view restriction of restrict_nonsystem_relation_kind (pg_dump
+ * sets it so that no view runs code while it dumps) for a masked COPY:
+ * the one view it reads is a masked view, made by the extension from
+ * checked masking rules.  Foreign tables stay restricted.  Returns the GUC
+ * nest level to restore.
+ */
+static int
+lift_view_restriction(void)
+{
+	int			nest = NewGUCNestLevel();
+	const char *kinds = GetConfigOption("restrict_nonsystem_relation_kind", true, false);
+
+	if (kinds != NULL && *kinds != '\0')
+		(void) set_config_option("restrict_nonsystem_relation_kind",
+								 strstr(kinds, "foreign-table") ? "foreign-table" : "",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/*
+ * ProcessUtility hook: make room for DDL that masked views would block; a
+ * masked session's COPY of a table with masking rules reads its masked view.
+ */
 static void
 views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 #if PG_VERSION_NUM >= 140000
@@ -1681,6 +1862,7 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	int			guc_nest = -1;
 
 	if (IsA(parsetree, DropStmt))
 		before_drop((DropStmt *) parsetree);
@@ -1693,6 +1875,24 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pstmt = copyObject(pstmt);
 		((ViewStmt *) pstmt->utilityStmt)->replace = true;
 	}
+	else if (IsA(parsetree, CopyStmt) && session_is_masked())
+	{
+		char	   *sql = NULL;
+		CopyStmt   *copy = masked_copy((CopyStmt *) parsetree, &sql);
+
+		if (copy != NULL)
+		{
+			pstmt = copyObject(pstmt);
+			pstmt->utilityStmt = (Node *) copy;
+			pstmt->stmt_location = 0;
+			pstmt->stmt_len = 0;
+			queryString = sql;
+			guc_nest = lift_view_restriction();
+		}
+	}
+	else if (IsA(parsetree, LockStmt) && session_is_masked() &&
+			 masked_lock((LockStmt *) parsetree, context == PROCESS_UTILITY_TOPLEVEL))
+		return;
 
 	if (prev_utility)
 		prev_utility(pstmt, queryString,
@@ -1706,6 +1906,8 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								readOnlyTree,
 #endif
 								context, params, queryEnv, dest, qc);
+	if (guc_nest >= 0)
+		AtEOXact_GUC(true, guc_nest);
 
 	/*
 	 * A label stored: every backend's permission cache (masked roles,
