@@ -86,6 +86,15 @@ start_cluster() {
     echo "== cluster started in $CLUSTER_DIR (socket, port $PGPORT)"
 }
 
+# Restart the cluster we started with other privacy settings: every privacy.*
+# and shared_preload_libraries line of postgresql.auto.conf replaced by "$@".
+restart_cluster_with() {
+    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
+    as_pg sed -i '/^privacy\./d;/^shared_preload_libraries/d' "$CLUSTER_DIR/data/postgresql.auto.conf"
+    for s in "$@"; do echo "$s" | as_pg tee -a "$CLUSTER_DIR/data/postgresql.auto.conf" >/dev/null; done
+    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
+}
+
 # Stop the cluster we started and remove it (the log is kept on failure).
 stop_cluster() {
     [ -n "${CLUSTER_DIR:-}" ] || return 0

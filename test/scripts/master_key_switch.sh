@@ -16,13 +16,6 @@ openssl rand -hex 32 > "$KEYS/b.key"
 chmod 600 "$KEYS"/*.key
 chown -R postgres "$KEYS"; chmod 700 "$KEYS"
 
-# Restart the test cluster with the given privacy settings (as the guide: a restart).
-restart_with() {
-    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
-    as_pg sed -i '/^privacy\./d' "$CLUSTER_DIR/data/postgresql.auto.conf"
-    for s in "$@"; do echo "$s" | as_pg tee -a "$CLUSTER_DIR/data/postgresql.auto.conf" >/dev/null; done
-    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
-}
 q() { local db=$1; shift; psql -X -A -t -q -d "$db" -c "$1" 2>&1; }
 
 start_cluster "privacy.master_key_command = 'cat $KEYS/a.key'"
@@ -60,7 +53,7 @@ like "the cluster-wide loop of the README lists crm as not done" \
 is "rewrap_keys in crm" "$(q crm "SELECT privacy.rewrap_keys()")" "4"
 
 # 3. the switch: the command now gives B; restart (the command runs at start)
-restart_with "privacy.master_key_command = 'cat $KEYS/b.key'"
+restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'cat $KEYS/b.key'"
 is "after the switch the loaded master key is B" "$(q shop "SELECT privacy.master_key_id()")" "$ID_B"
 is "shop decrypts after the switch" "$(q shop "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from shop"
 is "crm decrypts after the switch" "$(q crm "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from crm"
