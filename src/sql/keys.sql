@@ -132,9 +132,19 @@ $$;
 COMMENT ON FUNCTION privacy.master_key_status() IS
   'This database''s live data keys by the master key wrapping them: the loaded one, the next one (privacy.new_master_key_*), another';
 
+-- The same for every database accepting connections, read by one background
+-- worker per database (one at a time; each needs a max_worker_processes slot):
+-- status 'ok', 'no extension', or why the database could not be read.
+CREATE OR REPLACE FUNCTION privacy.master_key_status_all()
+RETURNS TABLE (database name, master_key_id text, new_master_key_id text, live_keys int,
+               under_master_key int, under_new_master_key int, under_other int, status text)
+AS 'MODULE_PATHNAME', 'privacy_master_key_status_all' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.master_key_status_all() IS
+  'master_key_status() of every database of the cluster, read by a background worker per database (superuser)';
+
 REVOKE ALL ON FUNCTION privacy.create_key(text, text), privacy.rotate_key(text),
     privacy.destroy_key(text), privacy.rewrap_keys(), privacy.master_key_id(),
-    privacy.master_key_status() FROM PUBLIC;
+    privacy.master_key_status(), privacy.master_key_status_all() FROM PUBLIC;
 
 -- The keys the functions use by default.  Their creation is not audited (the
 -- audit log is restored from dumps as is); origin 'extension' marks them.

@@ -2,8 +2,9 @@
 # A master-key change on a server whose master key comes from
 # privacy.master_key_command (the recommended set-up), with two databases, as
 # the README guide says: next key configured by a command, rewrap_keys() in
-# every database, privacy.master_key_status() showing which databases still
-# have keys under the old key, the switch, and data decrypting in both.  Also:
+# every database, privacy.master_key_status() (per database) and
+# privacy.master_key_status_all() (every database, by background workers)
+# showing which databases still have keys under the old key, the switch, and data decrypting in both.  Also:
 # changing master_key_file while a command is set is warned about.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,7 @@ q() { local db=$1; shift; psql -X -A -t -q -d "$db" -c "$1" 2>&1; }
 start_cluster "privacy.master_key_command = 'cat $KEYS/a.key'"
 trap 'stop_cluster; rm -rf "$KEYS"' EXIT
 
+q postgres "CREATE EXTENSION privacy" >/dev/null
 for db in shop crm; do
     psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
     q $db "CREATE EXTENSION privacy" >/dev/null
@@ -45,18 +47,18 @@ is "shop: every key under the next master key" \
    "$(q shop "SELECT under_new_master_key || '/' || live_keys FROM privacy.master_key_status()")" "4/4"
 is "crm: not rewrapped yet, master_key_status says so" \
    "$(q crm "SELECT under_master_key || '/' || under_new_master_key FROM privacy.master_key_status()")" "4/0"
-like "the cluster-wide loop of the README lists crm as not done" \
-     "$(for db in $(psql -X -A -t -q -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1"); do
-            psql -X -A -t -q -d "$db" -c "SELECT database, under_new_master_key, live_keys FROM privacy.master_key_status()
-                                         WHERE under_new_master_key < live_keys" 2>/dev/null
-        done)" '^crm\|0\|4$'
-is "rewrap_keys in crm" "$(q crm "SELECT privacy.rewrap_keys()")" "4"
+is "master_key_status_all: every database, read by background workers" \
+   "$(q postgres "SELECT string_agg(database || ':' || status || ':' || coalesce(under_new_master_key || '/' || live_keys, '-'), ' ' ORDER BY database) FROM privacy.master_key_status_all() WHERE database IN ('crm', 'postgres', 'shop', 'template1')")" \
+   "crm:ok:0/4 postgres:ok:0/4 shop:ok:4/4 template1:no extension:-"
+is "rewrap_keys in crm and postgres" "$(q crm "SELECT privacy.rewrap_keys()")/$(q postgres "SELECT privacy.rewrap_keys()")" "4/4"
 
 # 3. the switch: the command now gives B; restart (the command runs at start)
 restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'cat $KEYS/b.key'"
 is "after the switch the loaded master key is B" "$(q shop "SELECT privacy.master_key_id()")" "$ID_B"
 is "shop decrypts after the switch" "$(q shop "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from shop"
 is "crm decrypts after the switch" "$(q crm "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from crm"
+is "master_key_status_all: nothing left under another master key anywhere" \
+   "$(q postgres "SELECT count(*) FROM privacy.master_key_status_all() WHERE under_other > 0 OR status NOT IN ('ok', 'no extension')")" "0"
 is "master_key_status: nothing left under another master key" \
    "$(q crm "SELECT under_other FROM privacy.master_key_status()")|$(q shop "SELECT under_other FROM privacy.master_key_status()")" "0|0"
 
