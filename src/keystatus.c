@@ -142,18 +142,10 @@ run_status_worker(dsm_segment *seg, int index)
 	BackgroundWorkerHandle *handle;
 	KeyStatusShared *ks = (KeyStatusShared *) dsm_segment_address(seg);
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "privacy");
-	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "privacy_key_status_worker_main");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "privacy key status worker for database %s",
-			 NameStr(ks->slots[index].dbname));
-	snprintf(bgw.bgw_type, BGW_MAXLEN, "privacy key status worker");
+	privacy_dynamic_worker(&bgw, "privacy_key_status_worker_main", "privacy key status worker",
+						   psprintf("privacy key status worker for database %s", NameStr(ks->slots[index].dbname)));
 	bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	memcpy(bgw.bgw_extra, &index, sizeof(int));
-	bgw.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
 		return false;
 	if (WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)
