@@ -776,20 +776,6 @@ check_rule_table(Oid relid)
 				 errmsg("cannot set a masking rule on temporary table \"%s\"", get_rel_name(relid))));
 }
 
-/* Run one statement as the extension owner with search_path pinned. */
-static void
-owner_execute(const char *sql, int nargs, Oid *types, Datum *values)
-{
-	OwnerScope	scope;
-	int			rc;
-
-	privacy_owner_begin(&scope);
-	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
-	if (rc < 0)
-		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
-	privacy_owner_end(&scope);
-}
-
 /*
  * Grant a role labelled MASKED what it needs in this database (USAGE on the
  * masked schema, SELECT on its views, its search_path), or take it back.
@@ -803,7 +789,8 @@ setup_masked_role(Oid roleid, bool masked)
 
 	if (!OidIsValid(privacy_schema_oid(true)))
 		return;
-	owner_execute("SELECT privacy._setup_masked_role($1, $2)", 2, types, values);
+	(void) privacy_exec_as(privacy_owner_oid(), "SELECT privacy._setup_masked_role($1, $2)", 2, types, values,
+						   NULL, false, SPI_OK_SELECT, 0, NULL, NULL, NULL);
 }
 
 /* Security-label hook of provider "privacy": check a label before it is stored. */
@@ -1489,9 +1476,10 @@ drop_masked_view(Oid relid)
 	Oid			view = masked_view_of(relid);
 
 	if (OidIsValid(view))
-		owner_execute(psprintf("DROP VIEW %s",
-							   quote_qualified_identifier(masked_schema, get_rel_name(view))),
-					  0, NULL, NULL);
+		(void) privacy_exec_as(privacy_owner_oid(),
+							   psprintf("DROP VIEW %s",
+										quote_qualified_identifier(masked_schema, get_rel_name(view))),
+							   0, NULL, NULL, NULL, false, SPI_OK_UTILITY, 0, NULL, NULL, NULL);
 }
 
 /* Before DROP TABLE (without CASCADE): drop the tables' masked views. */
@@ -1894,18 +1882,11 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			 masked_lock((LockStmt *) parsetree, context == PROCESS_UTILITY_TOPLEVEL))
 		return;
 
-	if (prev_utility)
-		prev_utility(pstmt, queryString,
+	privacy_next_utility(prev_utility, pstmt, queryString,
 #if PG_VERSION_NUM >= 140000
-					 readOnlyTree,
+						 readOnlyTree,
 #endif
-					 context, params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-								readOnlyTree,
-#endif
-								context, params, queryEnv, dest, qc);
+						 context, params, queryEnv, dest, qc);
 	if (guc_nest >= 0)
 		AtEOXact_GUC(true, guc_nest);
 
