@@ -29,7 +29,9 @@ is() {
 # like <description> <got> <extended regex>
 like() {
     TAP_N=$((TAP_N + 1))
-    if printf '%s' "$2" | grep -q -E -- "$3"; then
+    # a here-string, not a pipe: grep -q stops reading at the first match,
+    # and under pipefail the writer's SIGPIPE would fail a matching test
+    if grep -q -E -- "$3" <<< "$2"; then
         echo "ok $TAP_N - $1"
     else
         echo "not ok $TAP_N - $1"; echo "#   got:      '$2'"; echo "#   expected to match: '$3'"
