@@ -57,6 +57,11 @@ $(UPGRADE_built): $(UPGRADE_PRELUDE) $(SQL_FRAGMENTS) privacy.control
 	  echo; echo "-- ---- $(UPGRADE_PRELUDE) ----"; cat $(UPGRADE_PRELUDE); \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
+# The number of pg_regress tests (scripts/test.sh checks that each gave a result).
+.PHONY: regress-count
+regress-count:
+	@echo $(words $(REGRESS))
+
 .PHONY: test demo bench fuzz
 test:
 	bash scripts/test.sh

@@ -10,6 +10,7 @@
  * read-only transaction is refused while privacy.audit_decrypt is on.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/xact.h"
 #include "access/xlog.h"

@@ -9,6 +9,7 @@
  * OpenSSL's own AES-256-SIV.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

@@ -21,6 +21,7 @@
  * cache stale and the next lookup wipes it (explicit_bzero) and reloads.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <sys/stat.h>
 #include <fcntl.h>

@@ -11,6 +11,7 @@
  * segment the caller reads.  A database without the extension says so.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"

@@ -9,6 +9,7 @@
  *  - a masking function never reveals a whole value: short inputs reveal less.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <math.h>
 #include <sys/socket.h>
@@ -415,11 +416,7 @@ privacy_age_range(PG_FUNCTION_ARGS)
 	upper.infinite = false;
 	upper.inclusive = false;
 	upper.lower = false;
-#if PG_VERSION_NUM >= 160000
 	PG_RETURN_RANGE_P(make_range(typcache, &lower, &upper, false, NULL));
-#else
-	PG_RETURN_RANGE_P(make_range(typcache, &lower, &upper, false));
-#endif
 }
 
 /* ----------------------------------------------------------------------
@@ -457,11 +454,7 @@ privacy_noise(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ratio must be a finite number greater than or equal to 0")));
-#if PG_VERSION_NUM >= 140000
 	if (numeric_is_nan(value) || numeric_is_inf(value))
-#else
-	if (numeric_is_nan(value))
-#endif
 		PG_RETURN_NUMERIC(value);
 
 	factor = DirectFunctionCall1(float8_numeric,

@@ -7,6 +7,7 @@
  * loaded on demand, each backend reads it on first need.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"

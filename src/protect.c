@@ -17,6 +17,7 @@
  * "siv", then ":<max characters>" for varchar(n) columns), key name, context.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -886,9 +887,7 @@ drop_decrypted_view(Oid relid)
  */
 static void
 protect_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
 					   bool readOnlyTree,
-#endif
 					   ProcessUtilityContext context, ParamListInfo params,
 					   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
@@ -908,9 +907,7 @@ protect_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					privacy_keys_before_drop_extension();
 	}
 	privacy_next_utility(prev_utility, pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
 						 readOnlyTree,
-#endif
 						 context, params, queryEnv, dest, qc);
 }
 

@@ -19,6 +19,7 @@
  * the procedure and the background worker each step is committed on its own.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/table.h"
 #include "access/xact.h"
@@ -416,7 +417,7 @@ require_subject_rights(const char *what)
 	Oid			fn = get_subject_rights_function();
 
 	if (!superuser() &&
-		(!OidIsValid(fn) || pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK))
+		(!OidIsValid(fn) || object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", what),
@@ -1160,7 +1161,7 @@ purge_table(PurgeRun *run)
 		return "failed";
 	run->owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
-	if (IsBackgroundWorker)
+	if (AmBackgroundWorkerProcess())
 		pgstat_report_activity(STATE_RUNNING, psprintf("privacy purge of %s", run->table));
 
 	if ((error = run_step(run, step_read_holds)) != NULL)

@@ -11,6 +11,7 @@
  * Every entry point writes its audit row with the caller's identity.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <openssl/evp.h>
 

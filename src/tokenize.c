@@ -17,6 +17,7 @@
  * (privacy_key_state), so a call costs no key set-up.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

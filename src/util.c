@@ -3,6 +3,7 @@
  * (base64 is in crypto_parse.c.)
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -95,11 +96,7 @@ privacy_owner_end(OwnerScope *scope)
 bool
 privacy_owns_relation(Oid relid, Oid roleid)
 {
-#if PG_VERSION_NUM >= 160000
 	return object_ownercheck(RelationRelationId, relid, roleid);
-#else
-	return pg_class_ownercheck(relid, roleid);
-#endif
 }
 
 /* Owner of relation relid; an error if it does not exist. */
@@ -145,23 +142,17 @@ privacy_column_type(Oid relid, const char *col, Oid *typid, int32 *typmod)
  */
 void
 privacy_next_utility(ProcessUtility_hook_type prev, PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
 					 bool readOnlyTree,
-#endif
 					 ProcessUtilityContext context, ParamListInfo params,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	if (prev)
 		prev(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
 			 readOnlyTree,
-#endif
 			 context, params, queryEnv, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
 								readOnlyTree,
-#endif
 								context, params, queryEnv, dest, qc);
 }
 

@@ -37,9 +37,7 @@ extern void privacy_column_type(Oid relid, const char *col, Oid *typid, int32 *t
 
 /* The tail of a ProcessUtility hook: the previous hook, or the standard one. */
 extern void privacy_next_utility(ProcessUtility_hook_type prev, PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
 								 bool readOnlyTree,
-#endif
 								 ProcessUtilityContext context, ParamListInfo params,
 								 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 

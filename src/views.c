@@ -35,6 +35,7 @@
  * copies goes through the permission hook as before.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <ctype.h>
 
@@ -316,11 +317,7 @@ function_owner(Oid funcid)
 static bool
 public_may_execute(Oid funcid)
 {
-#if PG_VERSION_NUM >= 160000
 	return object_aclcheck(ProcedureRelationId, funcid, ACL_ID_PUBLIC, ACL_EXECUTE) == ACLCHECK_OK;
-#else
-	return pg_proc_aclcheck(funcid, ACL_ID_PUBLIC, ACL_EXECUTE) == ACLCHECK_OK;
-#endif
 }
 
 /*
@@ -603,11 +600,7 @@ rule_error_context(void *arg)
 static RawStmt *
 parse_single_expression(const char *sql, bool value_only)
 {
-	List	   *stmts = raw_parser(sql
-#if PG_VERSION_NUM >= 140000
-								   ,RAW_PARSE_DEFAULT
-#endif
-		);
+	List	   *stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
 	RawStmt    *raw;
 	SelectStmt *sel;
 	ResTarget  *target;
@@ -692,11 +685,7 @@ column_rule(Oid relid, AttrNumber attnum, const char *label)
 	}
 	sel->fromClause = list_make1(makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid), -1));
-#if PG_VERSION_NUM >= 150000
 	query = parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
-#else
-	query = parse_analyze(raw, sql, NULL, 0, NULL);
-#endif
 	if (query->hasAggs || query->hasWindowFuncs || query->hasSubLinks || query->hasTargetSRFs)
 		refuse_expression("aggregates, subqueries and set-returning functions");
 	node = (Node *) linitial_node(TargetEntry, query->targetList)->expr;
@@ -1214,11 +1203,7 @@ view_reads_walker(Node *node, void *context)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
 
-#if PG_VERSION_NUM >= 160000
-		if (rte->rtekind == RTE_RELATION && rte->perminfoindex != 0)
-#else
-		if (rte->rtekind == RTE_RELATION && rte->requiredPerms != 0)
-#endif
+		if (privacy_rte_checks_perms(rte))
 			vr->relids = lappend_oid(vr->relids, rte->relid);
 		return false;
 	}
@@ -1369,61 +1354,28 @@ check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_
 }
 
 /* ExecutorCheckPerms hook: chain, then check the query of a masked session. */
-#if PG_VERSION_NUM >= 160000
 static bool
-views_check_perms(List *rangeTable, List *rtePermInfos, bool ereport_on_violation)
+views_check_perms(PRIVACY_CHECK_PERMS_PARAMS)
 {
 	ListCell   *lc;
 	Oid		   *relids;
 	AclMode    *perms;
 	int			n = 0;
 
-	if (prev_check_perms && !prev_check_perms(rangeTable, rtePermInfos, ereport_on_violation))
+	if (prev_check_perms && !prev_check_perms(PRIVACY_CHECK_PERMS_ARGS))
 		return false;
 	/* a parallel worker runs a plan its leader already checked */
-	if (IsParallelWorker() || rtePermInfos == NIL || !session_is_masked())
+	if (IsParallelWorker() || PRIVACY_CHECK_PERMS_LIST == NIL || !session_is_masked())
 		return true;
-	relids = palloc(sizeof(Oid) * list_length(rtePermInfos));
-	perms = palloc(sizeof(AclMode) * list_length(rtePermInfos));
-	foreach(lc, rtePermInfos)
+	relids = palloc(sizeof(Oid) * list_length(PRIVACY_CHECK_PERMS_LIST));
+	perms = palloc(sizeof(AclMode) * list_length(PRIVACY_CHECK_PERMS_LIST));
+	foreach(lc, PRIVACY_CHECK_PERMS_LIST)
 	{
-		RTEPermissionInfo *p = lfirst_node(RTEPermissionInfo, lc);
-
-		if (p->requiredPerms == 0)
-			continue;
-		relids[n] = p->relid;
-		perms[n++] = p->requiredPerms;
+		if (privacy_perm_relation(lfirst(lc), &relids[n], &perms[n]))
+			n++;
 	}
 	return check_masked_query(n, relids, perms, ereport_on_violation);
 }
-#else
-static bool
-views_check_perms(List *rangeTable, bool ereport_on_violation)
-{
-	ListCell   *lc;
-	Oid		   *relids;
-	AclMode    *perms;
-	int			n = 0;
-
-	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
-		return false;
-	/* a parallel worker runs a plan its leader already checked */
-	if (IsParallelWorker() || rangeTable == NIL || !session_is_masked())
-		return true;
-	relids = palloc(sizeof(Oid) * list_length(rangeTable));
-	perms = palloc(sizeof(AclMode) * list_length(rangeTable));
-	foreach(lc, rangeTable)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-		if (rte->rtekind != RTE_RELATION || rte->requiredPerms == 0)
-			continue;
-		relids[n] = rte->relid;
-		perms[n++] = rte->requiredPerms;
-	}
-	return check_masked_query(n, relids, perms, ereport_on_violation);
-}
-#endif
 
 /* ----------------------------------------------------------------------
  * DDL around masked views
@@ -1558,11 +1510,7 @@ label_with_column_renamed(const char *label, const char *oldname, const char *ne
 	if (parse_column_label(label, &expr) == RULE_NOT_MASKED)
 		return NULL;
 	sql = psprintf("SELECT %s", expr);
-	stmts = raw_parser(sql
-#if PG_VERSION_NUM >= 140000
-					   ,RAW_PARSE_DEFAULT
-#endif
-		);
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
 	(void) column_refs_walker((Node *) ((SelectStmt *) linitial_node(RawStmt, stmts)->stmt)->targetList,
 							  &refs);
 	if (refs.locations == NIL)
@@ -1768,11 +1716,7 @@ masked_copy(CopyStmt *stmt, char **sql)
 	else
 		return NULL;
 
-	stmts = raw_parser(buf.data
-#if PG_VERSION_NUM >= 140000
-					   ,RAW_PARSE_DEFAULT
-#endif
-		);
+	stmts = raw_parser(buf.data, RAW_PARSE_DEFAULT);
 	copy = castNode(CopyStmt, linitial_node(RawStmt, stmts)->stmt);
 	copy->filename = stmt->filename;
 	copy->is_program = stmt->is_program;
@@ -1843,9 +1787,7 @@ lift_view_restriction(void)
  */
 static void
 views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
 					 bool readOnlyTree,
-#endif
 					 ProcessUtilityContext context, ParamListInfo params,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
@@ -1882,10 +1824,7 @@ views_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			 masked_lock((LockStmt *) parsetree, context == PROCESS_UTILITY_TOPLEVEL))
 		return;
 
-	privacy_next_utility(prev_utility, pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-						 readOnlyTree,
-#endif
+	privacy_next_utility(prev_utility, pstmt, queryString, readOnlyTree,
 						 context, params, queryEnv, dest, qc);
 	if (guc_nest >= 0)
 		AtEOXact_GUC(true, guc_nest);

@@ -10,6 +10,7 @@
  * launcher re-reads its settings on SIGHUP and exits cleanly on SIGTERM.
  */
 #include "postgres.h"
+#include "compat.h"
 
 #include <limits.h>
 

@@ -20,6 +20,11 @@ echo "not-a-key" > "$KEYS/bad.key"
 chmod 600 "$KEYS"/*.key
 chown -R postgres "$KEYS"; chmod 700 "$KEYS"
 
+# Restart the test cluster with the given privacy settings only.
+restart_with() {
+    cluster_unset 'privacy\.' shared_preload_libraries
+    restart_cluster "$@"
+}
 q() { psql -X -A -t -q -d postgres -c "$1" 2>&1; }
 
 start_cluster "privacy.master_key_command = 'cat $KEYS/a.key'"
@@ -31,44 +36,44 @@ is "master key from a command: round trip" "$(q "SELECT privacy.decrypt_text(c, 
 ID_A=$(q "SELECT privacy.master_key_id()")
 is "no key file is created when a command is configured" "$(ls "$CLUSTER_DIR/data/privacy_master.key" 2>/dev/null | wc -l)" "0"
 
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/b.key'"
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/b.key'"
 like "wrong master key: clear error, no data" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" \
      'ERROR: +key "default" version 1 is wrapped under another master key'
 
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'cat $KEYS/bad.key'"
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'cat $KEYS/bad.key'"
 like "malformed master key: clear error" "$(q "SELECT privacy.encrypt('x')")" \
      'could not load the master key.*|not 64 hexadecimal characters'
 like "server log says why at start" "$(grep -c 'could not load the master key at server start' "$CLUSTER_DIR/server.log")" '^[1-9]'
 
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'exit 3'"
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'exit 3'"
 like "failing master key command: clear error" "$(q "SELECT privacy.encrypt('x')")" 'failed: child process exited with exit code 3'
 
 # the file form, with the same key A: decrypts what the command-loaded key wrapped
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'"
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'"
 is "master key from a file: decrypts" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from A"
 is "same key, same master key id" "$(q "SELECT privacy.master_key_id()")" "$ID_A"
 
 chmod 644 "$KEYS/a.key"
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'"
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'"
 like "key file readable by others is refused" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" 'group or world access'
 chmod 600 "$KEYS/a.key"
 
 # without shared_preload_libraries: each backend loads the key on first need
-restart_cluster_with "privacy.master_key_file = '$KEYS/a.key'"
+restart_with "privacy.master_key_file = '$KEYS/a.key'"
 is "without preload: loads on first need" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from A"
 
 # master-key change: rewrap data keys under B, switch to B, data still decrypts
 STORED_BEFORE=$(q "SELECT md5(c) FROM secrets")
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'" \
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'" \
              "privacy.new_master_key_file = '$KEYS/b.key'"
 is "rewrap_keys rewraps the four default keys" "$(q "SELECT privacy.rewrap_keys()")" "4"
 is "rewrapped keys are usable before the switch" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from A"
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/b.key'"
+restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/b.key'"
 is "after the switch to B: decrypts" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from A"
 is "data was not re-encrypted" "$(q "SELECT md5(c) FROM secrets")" "$STORED_BEFORE"
 is "rewrap is audited" "$(q "SELECT count(*) FROM privacy.audit_log WHERE action = 'rewrap_keys'")" "1"
 like "the old master key no longer opens the key ring" \
-     "$(restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'"; q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" \
+     "$(restart_with "shared_preload_libraries = 'privacy'" "privacy.master_key_file = '$KEYS/a.key'"; q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" \
      'wrapped under another master key'
 is "master key never appears in the server log" \
    "$(grep -c -F -e "$(cat "$KEYS/a.key")" -e "$(cat "$KEYS/b.key")" "$CLUSTER_DIR/server.log")" "0"

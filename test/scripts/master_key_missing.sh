@@ -8,10 +8,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
 . "$HERE/../../scripts/lib.sh"
 q() { psql -X -A -t -q -d postgres -c "$1" 2>&1; }
-restart() {
-    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
-    as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
-}
 
 start_cluster
 KEYFILE="$CLUSTER_DIR/data/privacy_master.key"
@@ -22,7 +18,7 @@ is "and leaves the setup marker" "$(ls "$CLUSTER_DIR/data/privacy_master_key.set
 KEYS_BEFORE=$(q "SELECT md5(string_agg(k::text, ',' ORDER BY key_id, version)) FROM privacy.keys k")
 
 as_pg mv "$KEYFILE" "$CLUSTER_DIR/moved.key"
-restart
+restart_cluster
 like "missing key file: a clear error" "$(q "SELECT privacy.encrypt('x')")" \
      'could not load the master key.*|master key file .* is missing'
 like "the error says the file is missing and must be restored" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" \
@@ -33,6 +29,6 @@ is "privacy.keys unchanged after the restart without the key file" \
    "$(q "SELECT md5(string_agg(k::text, ',' ORDER BY key_id, version)) FROM privacy.keys k")" "$KEYS_BEFORE"
 
 as_pg mv "$CLUSTER_DIR/moved.key" "$KEYFILE"
-restart
+restart_cluster
 is "with the file back, data decrypts" "$(q "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "kept"
 done_testing

@@ -53,7 +53,8 @@ is "master_key_status_all: every database, read by background workers" \
 is "rewrap_keys in crm and postgres" "$(q crm "SELECT privacy.rewrap_keys()")/$(q postgres "SELECT privacy.rewrap_keys()")" "4/4"
 
 # 3. the switch: the command now gives B; restart (the command runs at start)
-restart_cluster_with "shared_preload_libraries = 'privacy'" "privacy.master_key_command = 'cat $KEYS/b.key'"
+cluster_unset 'privacy\.'
+restart_cluster "privacy.master_key_command = 'cat $KEYS/b.key'"
 is "after the switch the loaded master key is B" "$(q shop "SELECT privacy.master_key_id()")" "$ID_B"
 is "shop decrypts after the switch" "$(q shop "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from shop"
 is "crm decrypts after the switch" "$(q crm "SELECT privacy.decrypt_text(c, 'ctx') FROM secrets")" "hello from crm"

@@ -33,10 +33,10 @@ for i in $(seq 1 200); do
     [ "${n:-0}" -ge 20000 ] 2>/dev/null && break
     sleep 0.05
 done
-as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1
+stop_server immediate
 wait $PURGE
 like "the purge session was cut off" "$(cat "$CLUSTER_DIR/purge.out")" 'terminat|server closed|connection'
-as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
+start_server
 
 REMAINING=$(q "SELECT count(*) FROM rc_data WHERE id <= $EXPIRED")
 like "the server was stopped mid-purge (expired rows remain)" "$REMAINING" '^[1-9]'
@@ -56,7 +56,7 @@ is "unexpired rows are all there" "$(q "SELECT count(*) FROM rc_data")" "$KEPT"
 like "run_purge refuses a transaction block" \
    "$(psql -X -q -d postgres -c "BEGIN" -c "CALL privacy.run_purge()" 2>&1)" 'cannot run inside a transaction block'
 
-as_pg $PGBIN/pg_ctl -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
+stop_server
 like "the purge launcher exits cleanly on shutdown" "$(grep -c 'privacy purge launcher shutting down' "$CLUSTER_DIR/server.log")" '^[1-9]'
 is "and never died of an error" "$(grep -c -E 'privacy purge launcher.*exited with exit code [^0]' "$CLUSTER_DIR/server.log")" "0"
 done_testing
