@@ -3,14 +3,14 @@ EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
 MODULES_SRC = privacy util audit keys keystatus crypto protect mask tokenize views retention worker subject \
-              crypto_parse token_parse label_parse
+              crypto_parse token_parse label_parse fake anonymize citus
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.
-SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql \
+SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql src/sql/citus.sql \
                 src/sql/crypto.sql src/sql/protect.sql src/sql/mask.sql \
-                src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql \
-                src/sql/subject.sql src/sql/render.sql
+                src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql src/sql/online.sql \
+                src/sql/subject.sql src/sql/render.sql src/sql/fake.sql src/sql/anonymize.sql
 # Released versions whose install script is kept as released (never edited).
 RELEASED    = 0.1.0
 # Upgrade to this version: every fragment statement is re-runnable (CREATE OR
@@ -33,7 +33,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Wno-cast-function-type
 SHLIB_LINK  = -lcrypto
-EXTRA_CLEAN = results regression.diffs regression.out
+EXTRA_CLEAN = results regression.diffs regression.out src/fake_data.h
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -57,14 +57,27 @@ $(UPGRADE_built): $(UPGRADE_PRELUDE) $(SQL_FRAGMENTS) privacy.control
 	  echo; echo "-- ---- $(UPGRADE_PRELUDE) ----"; cat $(UPGRADE_PRELUDE); \
 	  for f in $(SQL_FRAGMENTS); do echo; echo "-- ---- $$f ----"; cat $$f; done; } > $@
 
+# The word lists of the fake values (src/data/*.txt), compiled in.
+src/fake_data.h: src/data/generate.sh $(wildcard src/data/*.txt)
+	sh src/data/generate.sh > $@.tmp && mv $@.tmp $@
+src/fake.o: src/fake_data.h
+
 # The number of pg_regress tests (scripts/test.sh checks that each gave a result).
 .PHONY: regress-count
 regress-count:
 	@echo $(words $(REGRESS))
 
-.PHONY: test demo bench fuzz
+.PHONY: test test-citus bench-citus demo bench fuzz
 test:
 	bash scripts/test.sh
+
+# Citus suite (not part of `make test`): CITUS_SRC names the Citus source archive.
+test-citus:
+	CITUS_SRC="$(CITUS_SRC)" bash scripts/test_citus.sh
+
+# Citus figures: encryption in pushed-down queries vs. a local table (scripts/bench_citus.sql).
+bench-citus:
+	CITUS_SRC="$(CITUS_SRC)" CITUS_RUN=bench bash scripts/test_citus.sh
 
 # libFuzzer targets of the parsers (test/fuzz/), FUZZ_SECONDS each; no server needed.
 FUZZ_SECONDS ?= 300

@@ -73,6 +73,12 @@ bench m_phone  "privacy.mask_phone(phone)"     "privacy.mask_phone(text)" \
     "SELECT count(privacy.mask_phone(phone)) FROM t" "x:1.5"
 bench t_ip     "privacy.truncate_ip(ip)"       "privacy.truncate_ip(inet,integer,integer)" \
     "SELECT count(privacy.truncate_ip(ip)) FROM t" "x:1.5"
+bench f_email  "privacy.fake_email(email)"     "privacy.fake_email(text)" \
+    "SELECT count(privacy.fake_email(email)) FROM t" "x:0.5"
+bench f_name   "privacy.fake_name(x)"          "privacy.fake_name(text)" \
+    "SELECT count(privacy.fake_name(x)) FROM t" "x:0.5"
+bench f_phone  "privacy.fake_phone(phone)"     "privacy.fake_phone(text)" \
+    "SELECT count(privacy.fake_phone(phone)) FROM t" ""
 
 # ------------------------------------------------------------------- helpers
 # psql against the bench database: quiet, unaligned, tuples only, stop on error.
@@ -130,7 +136,7 @@ ensure_packages
 build_install
 # JIT off: it would add compile time to every 1M-row query without speeding
 # up calls to C functions, blurring the comparison.
-start_cluster "shared_buffers = '1GB'" "jit = off"
+start_cluster "shared_buffers = '1GB'" "jit = off" "max_parallel_workers_per_gather = 0"
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE bench"
 q -c "CREATE EXTENSION privacy; CREATE EXTENSION pgcrypto; CREATE EXTENSION pg_prewarm;"
@@ -240,7 +246,8 @@ for n in "${notes[@]}"; do echo "Note: $n"; done
 stop_cluster
 
 # The other parts, each on its own throwaway cluster.
-for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh; do
+for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh scripts/bench_online.sh \
+            scripts/bench_anonymize.sh; do
     [ -f "$part" ] || continue
     echo
     bash "$part" 2>&1 | grep -v -E '^== (building|cluster started|installing)'

@@ -24,7 +24,7 @@ done
 
 ensure_packages
 build_install
-start_cluster "shared_buffers = '1GB'" "jit = off" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'"
+start_cluster "shared_buffers = '1GB'" "jit = off" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "max_parallel_workers_per_gather = 0"
 
 # Build one database with n message rows.
 build() {

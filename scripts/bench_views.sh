@@ -15,7 +15,7 @@ RUNS=${BENCH_RUNS:-3}
 
 ensure_packages
 build_install
-start_cluster
+start_cluster "max_parallel_workers_per_gather = 0"
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE privacy_bench_views"
 export PGDATABASE=privacy_bench_views
 echo "== loading $ROWS rows"

@@ -15,7 +15,7 @@ export PGDATABASE=sms_platform
 echo "== loading the sample schema (demo/schema.sql)"
 psql -X -q -v ON_ERROR_STOP=1 -f demo/schema.sql
 # the walk-through, then each module's step in order (when present)
-for step in demo/demo.sql demo/views.sql demo/retention.sql demo/subject.sql; do
+for step in demo/demo.sql demo/views.sql demo/retention.sql demo/subject.sql demo/masked_copy.sql; do
     [ -f "$step" ] && psql -X -v ON_ERROR_STOP=1 --echo-queries -f "$step"
 done
 

@@ -162,7 +162,7 @@ start_cluster() {
     PGPORT=$(free_port)
     as_pg "$PGBIN/initdb" -D "$CLUSTER_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
     cluster_set "listen_addresses = ''" "unix_socket_directories = '$CLUSTER_DIR'" "port = $PGPORT" \
-                "shared_preload_libraries = 'privacy'" "max_parallel_workers_per_gather = 0" \
+                "shared_preload_libraries = 'privacy'" \
                 "fsync = off" "$@"
     start_server
     export PGHOST=$CLUSTER_DIR PGPORT PGUSER=postgres PGDATABASE=postgres
@@ -185,3 +185,57 @@ stop_cluster() {
 if command -v "$PG_CONFIG" >/dev/null 2>&1; then
     resolve_pg
 fi
+
+# Install those of the given Debian packages that are missing.
+install_missing() {
+    local missing="" p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        echo "== installing:$missing"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    fi
+}
+
+# Count TAP-style "ok"/"not ok" lines of a file into $passed / $failed.
+count_tap() {
+    local p f
+    p=$(grep -c -E '^\s*ok [0-9]+' "$1" || true)
+    f=$(grep -c -E '^\s*not ok [0-9]+' "$1" || true)
+    passed=$((passed + p)); failed=$((failed + f))
+}
+
+# Run every script test of a directory ($1/*.sh, logs in $2), print its TAP
+# lines and count them; a script that fails without a "not ok" counts as one.
+run_script_tests() {
+    local t out rc
+    for t in "$1"/*.sh; do
+        [ -e "$t" ] || continue
+        out="$2/$(basename "$t").log"
+        bash "$t" > "$out" 2>&1
+        rc=$?
+        grep -E '^(ok|not ok|#)' "$out"
+        count_tap "$out"
+        if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
+            failed=$((failed + 1)); echo "not ok - $t exited with $rc"; tail -20 "$out"
+        fi
+    done
+}
+
+# Run pgTAP files ($3...) with pg_prove against database $2 (connection from
+# PGHOST/PGPORT/PGUSER), log in $1; print failures and count the TAP lines.
+# A file that dies before its plan counts as one failure.
+run_pgtap() {
+    local log=$1 db=$2 rc
+    shift 2
+    [ $# -gt 0 ] || return 0
+    pg_prove -v -d "$db" "$@" > "$log" 2>&1
+    rc=$?
+    grep -E '^(test/|not ok|# )|Failed|Result|^psql:.*ERROR' "$log" | grep -v '^ok' | head -100
+    count_tap "$log"
+    if [ $rc -ne 0 ] && ! grep -q -E '^\s*not ok' "$log"; then
+        failed=$((failed + 1)); tail -30 "$log"
+    fi
+}

@@ -19,6 +19,9 @@ extern void AuditInit(void);
 /* Count one decrypted value (under key_id) for the statement's audit row. */
 extern void privacy_audit_decrypt(int32 key_id);
 
+/* Count one detokenized value (under key_id) for the statement's audit rows. */
+extern void privacy_audit_detokenize(int32 key_id);
+
 extern void privacy_audit(const char *action, const char *object,
 						  const char *subject, const char *details_json);
 

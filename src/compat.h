@@ -157,4 +157,25 @@ privacy_rte_checks_perms(RangeTblEntry *rte)
 #define PRIVACY_EXECUTOR_RUN_ARGS queryDesc, direction, count, execute_once
 #endif
 
+/* 18 has no execute_once: the value a hook passes on when it needs one */
+#if PG_VERSION_NUM >= 180000
+#define PRIVACY_EXECUTE_ONCE true
+#else
+#define PRIVACY_EXECUTE_ONCE execute_once
+#endif
+
+/*
+ * This backend's slot in a per-backend shared array, and its parallel
+ * leader's (17 replaced BackendId, 1-based, by ProcNumber, 0-based).
+ */
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#define PRIVACY_MY_PROC_SLOT()		((int) MyProcNumber)
+#define PRIVACY_LEADER_PROC_SLOT()	((int) ParallelLeaderProcNumber)
+#else
+#include "storage/backendid.h"
+#define PRIVACY_MY_PROC_SLOT()		((int) MyBackendId - 1)
+#define PRIVACY_LEADER_PROC_SLOT()	((int) ParallelLeaderBackendId - 1)
+#endif
+
 #endif							/* PRIVACY_COMPAT_H */

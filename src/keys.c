@@ -47,6 +47,7 @@
 #include "tcop/pquery.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "keys.h"
 #include "util.h"
 
@@ -90,8 +91,10 @@ static const char *const use_label[KEY_USE_COUNT] = {
 	"privacy/v1/blind-index-hmac-sha256",
 	"privacy/v1/pseudonym-hmac-sha256",
 	"privacy/v1/ff1-aes-256",
+	"privacy/v1/fake-siphash-2-4",
+	"privacy/v1/fake-ff1-aes-256",
 };
-static const int use_len[KEY_USE_COUNT] = {32, 64, 32, 32, 32};
+static const int use_len[KEY_USE_COUNT] = {32, 64, 32, 32, 32, 16, 32};
 
 static const char *const purpose_names[] = {
 	"encrypt", "deterministic", "pseudonymize", "tokenize"
@@ -708,6 +711,8 @@ prepare_cache(void)
 		reset_cache();
 	if (keys_by_id)
 		return;
+	/* on a Citus worker: refuse a ring that is not the coordinator's */
+	privacy_citus_ring_check();
 	if (key_cxt == NULL)
 		key_cxt = AllocSetContextCreate(TopMemoryContext, "privacy key cache",
 										ALLOCSET_SMALL_SIZES);
@@ -748,7 +753,8 @@ purpose_uses(KeyPurpose purpose, KeyUse use)
 		case KEY_PURPOSE_DETERMINISTIC:
 			return use == KEY_USE_SIV;
 		case KEY_PURPOSE_PSEUDONYMIZE:
-			return use == KEY_USE_BLIND_INDEX || use == KEY_USE_PSEUDONYM;
+			return use == KEY_USE_BLIND_INDEX || use == KEY_USE_PSEUDONYM ||
+				use == KEY_USE_FAKE || use == KEY_USE_FAKE_FF1;
 		case KEY_PURPOSE_TOKENIZE:
 			return use == KEY_USE_FF1;
 	}
@@ -1361,6 +1367,7 @@ privacy_keys_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function \"privacy._keys_changed\" must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	privacy_citus_keys_changed(trigdata);
 	return PointerGetDatum(NULL);
 }
 

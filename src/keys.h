@@ -37,6 +37,8 @@ typedef enum KeyUse
 	KEY_USE_BLIND_INDEX,		/* pseudonymize: HMAC-SHA-256 key (32 bytes) */
 	KEY_USE_PSEUDONYM,			/* pseudonymize: HMAC-SHA-256 key (32 bytes) */
 	KEY_USE_FF1,				/* tokenize: FF1 AES-256 key (32 bytes) */
+	KEY_USE_FAKE,				/* pseudonymize: SipHash-2-4 key of fake values (16 bytes) */
+	KEY_USE_FAKE_FF1,			/* pseudonymize: FF1 AES-256 key of fake digits (32 bytes) */
 	KEY_USE_COUNT
 } KeyUse;
 

@@ -13,7 +13,10 @@
 #include "utils/guc.h"
 
 #include "audit.h"
+#include "anonymize.h"
+#include "citus.h"
 #include "crypto.h"
+#include "fake.h"
 #include "keys.h"
 #include "mask.h"
 #include "protect.h"
@@ -41,5 +44,8 @@ _PG_init(void)
 	RetentionInit();
 	WorkerInit();
 	SubjectInit();
+	FakeInit();
+	AnonymizeInit();
+	CitusInit();
 	MarkGUCPrefixReserved("privacy");
 }

@@ -39,6 +39,7 @@
 #include "nodes/makefuncs.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "crypto.h"
 #include "keys.h"
 #include "protect.h"
@@ -702,6 +703,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 	char	   *qtbl;
 	char	   *qcol;
 	char	   *qctx;
+	const char *citus_kind;
 	StringInfoData sql;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -755,16 +757,33 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", relname)));
 	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
-					 "%s, %s, %d)",
-					 quote_literal_cstr(qtbl),
-					 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
-					 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
-					 batch);
-	(void) privacy_exec_as(privacy_relation_owner(relid), sql.data, 0, NULL, NULL, NULL, false,
-						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
-	count = isnull ? 0 : DatumGetInt64(result);
+	citus_kind = privacy_citus_table_kind(relid);
+	if (citus_kind && strcmp(citus_kind, "distributed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("privacy.reencrypt is not supported on the Citus %s table \"%s\"", citus_kind, relname),
+				 errdetail("Randomized encryption runs once per placement, so the copies of a row would differ."),
+				 errhint("Re-encrypt on a distributed table, or decrypt and re-insert the rows.")));
+	if (citus_kind)
+		/* Citus: one UPDATE pushed down to every shard, in its 2PC transaction */
+		count = (int64) privacy_exec_as(privacy_relation_owner(relid),
+										psprintf("UPDATE %s SET %s = privacy._reencrypt_shard_value(%s, %s) "
+												 "WHERE privacy._needs_reencrypt_shard(%s)",
+												 qtbl, qcol, qcol, qctx, qcol),
+										0, NULL, NULL, NULL, false, SPI_OK_UPDATE, 0, NULL, NULL, NULL);
+	else
+	{
+		appendStringInfo(&sql,
+						 "SELECT privacy._batch_update(%s::pg_catalog.regclass, "
+						 "%s, %s, %d)",
+						 quote_literal_cstr(qtbl),
+						 quote_literal_cstr(psprintf("%s = privacy._reencrypt_value(%s, %s)", qcol, qcol, qctx)),
+						 quote_literal_cstr(psprintf("privacy._needs_reencrypt(%s)", qcol)),
+						 batch);
+		(void) privacy_exec_as(privacy_relation_owner(relid), sql.data, 0, NULL, NULL, NULL, false,
+							   SPI_OK_SELECT, 1, &result, &isnull, NULL);
+		count = isnull ? 0 : DatumGetInt64(result);
+	}
 
 	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,
 				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d}", count, batch));
@@ -784,17 +803,22 @@ typedef struct LookupMemo
  * privacy.protected_value(tbl, col, value): the stored form of value in a
  * deterministically protected text column, for equality lookups that use
  * the column's indexes:  WHERE email = privacy.protected_value('t', 'email', $1).
+ * col is text, not name: a name argument would give the result the implicit
+ * collation "C", which overrides the column's default collation in the
+ * comparison so that no index on the column matches.  With text arguments the
+ * result has the collation of value (the default one for a literal or a
+ * parameter), which yields to the column's own collation.
  */
 Datum
 privacy_protected_value(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Name		col = PG_GETARG_NAME(1);
+	char	   *colname = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	text	   *value = PG_GETARG_TEXT_PP(2);
 	LookupMemo *memo = fcinfo->flinfo->fn_extra;
 	CryptoContext ctx;
 
-	if (memo == NULL || memo->relid != relid || strcmp(NameStr(memo->col), NameStr(*col)) != 0)
+	if (memo == NULL || memo->relid != relid || strcmp(NameStr(memo->col), colname) != 0)
 	{
 		OwnerScope	scope;
 		Oid			types[2] = {OIDOID, TEXTOID};
@@ -807,7 +831,7 @@ privacy_protected_value(PG_FUNCTION_ARGS)
 		char	   *key_name = NULL;
 
 		vals[0] = ObjectIdGetDatum(relid);
-		vals[1] = CStringGetTextDatum(NameStr(*col));
+		vals[1] = CStringGetTextDatum(colname);
 		privacy_owner_begin(&scope);
 		rc = SPI_execute_with_args("SELECT context, key_name, deterministic, "
 								   "(SELECT a.atttypid FROM pg_catalog.pg_attribute a "
@@ -835,13 +859,13 @@ privacy_protected_value(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" of table \"%s\" is not a deterministically protected text column",
-							NameStr(*col), get_rel_name(relid)),
+							colname, get_rel_name(relid)),
 					 errhint("Equality lookups need privacy.protect_column(..., deterministic => true).")));
 		if (memo == NULL)
 			memo = fcinfo->flinfo->fn_extra =
 				MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LookupMemo));
 		memo->relid = relid;
-		namestrcpy(&memo->col, NameStr(*col));
+		namestrcpy(&memo->col, colname);
 		memo->context = context;
 		memo->key_name = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARHDRSZ + strlen(key_name));
 		SET_VARSIZE(memo->key_name, VARHDRSZ + strlen(key_name));

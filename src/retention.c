@@ -52,7 +52,9 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "retention.h"
+#include "subject.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_retention_trigger);
@@ -67,6 +69,15 @@ static int	purge_lock_timeout = 1000;	/* ms */
 
 /* Set while the purge anonymizes rows: the trigger keeps their 'infinity'. */
 static bool anonymizing = false;
+
+/*
+ * Set while the extension rewrites rows for maintenance (protect_column,
+ * unprotect_column, reencrypt): the trigger keeps each row's expiry.
+ * Backend-local; cleared at the end of every transaction and on the abort of
+ * a subtransaction, so an error never leaves it on.
+ */
+static bool keep_expiry = false;
+static bool keep_expiry_callbacks = false;
 
 /* ---------- the trigger ---------- */
 
@@ -215,6 +226,17 @@ privacy_retention_trigger(PG_FUNCTION_ARGS)
 		/* the purge stamps what it anonymizes; anonymized rows stay kept */
 		if (anonymizing)
 			return PointerGetDatum(newtup);
+		/* a maintenance rewrite: the row keeps the expiry it had */
+		if (keep_expiry)
+		{
+			expiry = old;
+			expiry_null = isnull;
+			cur = heap_getattr(newtup, c->expiry_attnum, desc, &isnull);
+			if (isnull == expiry_null && (isnull || DatumGetTimestampTz(cur) == DatumGetTimestampTz(expiry)))
+				return PointerGetDatum(newtup);
+			newtup = heap_modify_tuple_by_cols(newtup, desc, 1, &c->expiry_attnum, &expiry, &expiry_null);
+			return PointerGetDatum(newtup);
+		}
 		if (isnull || !TIMESTAMP_IS_NOEND(DatumGetTimestampTz(old)))
 			expiry = compute_expiry(c, newtup, desc, &expiry_null);
 	}
@@ -226,6 +248,51 @@ privacy_retention_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(newtup);
 	newtup = heap_modify_tuple_by_cols(newtup, desc, 1, &c->expiry_attnum, &expiry, &expiry_null);
 	return PointerGetDatum(newtup);
+}
+
+/* Transaction end: maintenance rewrites never outlive their transaction. */
+static void
+keep_expiry_xact_callback(XactEvent event, void *arg)
+{
+	keep_expiry = false;
+}
+
+/* Subtransaction abort: an error inside a rewrite leaves the flag off. */
+static void
+keep_expiry_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		keep_expiry = false;
+}
+
+/*
+ * While on, the retention trigger keeps the expiry of every row an UPDATE
+ * rewrites (the extension's maintenance rewrites must not reset retention).
+ * Returns the previous state, to be restored when the rewrite is done.
+ */
+bool
+privacy_retention_keep_expiry(bool on)
+{
+	bool		prev = keep_expiry;
+
+	if (!keep_expiry_callbacks)
+	{
+		RegisterXactCallback(keep_expiry_xact_callback, NULL);
+		RegisterSubXactCallback(keep_expiry_subxact_callback, NULL);
+		keep_expiry_callbacks = true;
+	}
+	keep_expiry = on;
+	return prev;
+}
+
+PG_FUNCTION_INFO_V1(privacy_retention_keep_expiry_sql);
+
+/* privacy._retention_keep_expiry(keep): privacy_retention_keep_expiry() from SQL. */
+Datum
+privacy_retention_keep_expiry_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(privacy_retention_keep_expiry(PG_GETARG_BOOL(0)));
 }
 
 /* ---------- registries ---------- */
@@ -556,6 +623,210 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* ---------- legal holds over the subject graph ---------- */
+
+/* A legal hold covering rows of a table: its id, reason and SQL condition. */
+typedef struct HoldCond
+{
+	int			id;
+	char	   *reason;
+	char	   *cond;			/* over the table's columns; 'true': every row */
+	char	   *match;			/* the same, possibly NULL where cond is false: index-friendly */
+} HoldCond;
+
+/*
+ * The active holds covering rows of relid, with their conditions, allocated
+ * in cxt.  Which holds apply is read as the extension owner
+ * (privacy._holds_on); a held subject's rows are found by the walk of export
+ * and erasure (privacy_subject_rows: each lookup as its table's owner, the
+ * caller needing SELECT on the tables); the condition matching them is built
+ * as the table's owner (privacy._subject_hold_condition), in a
+ * security-restricted operation, never with the caller's rights.
+ */
+static List *
+read_holds(Oid relid, Oid owner, MemoryContext cxt)
+{
+	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		vals[3];
+	OwnerScope	scope;
+	TableScope	s;
+	List	   *holds = NIL;
+	List	   *subjects = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+	uint64		i;
+	int			rc;
+
+	vals[0] = ObjectIdGetDatum(relid);
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT hold_id, reason, subject, cond FROM privacy._holds_on($1::pg_catalog.regclass)",
+							   1, types, vals, NULL, false, 0);
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.legal_holds");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+		HoldCond   *h = palloc0(sizeof(HoldCond));
+		bool		isnull;
+
+		h->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		h->reason = SPI_getvalue(tup, desc, 2);
+		h->cond = SPI_getvalue(tup, desc, 4);
+		h->match = h->cond;
+		holds = lappend(holds, h);
+		subjects = lappend(subjects, SPI_getvalue(tup, desc, 3));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	privacy_owner_end(&scope);
+
+	forboth(lc, holds, lc2, subjects)
+	{
+		HoldCond   *h = lfirst(lc);
+		char	   *subject = lfirst(lc2);
+		MemoryContext oldcxt;
+		Datum		rows;
+		bool		isnull;
+
+		if (subject == NULL)
+			continue;
+		vals[1] = CStringGetTextDatum(subject);
+		/* the walk of export and erasure: each lookup runs as its table's owner */
+		rows = privacy_subject_rows(vals[1], &isnull);
+		vals[2] = isnull ? CStringGetTextDatum("{}") : DirectFunctionCall1(jsonb_out, rows);
+		vals[2] = CStringGetTextDatum(DatumGetCString(vals[2]));
+		/* the condition, as the table's owner */
+		table_scope_begin(owner, &s);
+		rc = SPI_execute_with_args("SELECT privacy._subject_hold_condition($1::pg_catalog.regclass, $2, $3::pg_catalog.jsonb)",
+								   3, types, vals, NULL, false, 1);
+		privacy_spi_check(rc, SPI_OK_SELECT, "find the rows of a held subject");
+		oldcxt = MemoryContextSwitchTo(cxt);
+		h->match = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (h->match == NULL)
+			h->match = pstrdup("false");
+		/* a NULL foreign key matches no held row: never NULL, or NOT (held) would keep it */
+		h->cond = strcmp(h->match, "false") == 0 ? h->match : psprintf("COALESCE(%s, false)", h->match);
+		MemoryContextSwitchTo(oldcxt);
+		table_scope_end(&s);
+	}
+	return holds;
+}
+
+/* The condition of rows under any of the holds: 'false' when none, 'true' for a whole table. */
+static char *
+holds_condition(List *holds, MemoryContext cxt)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (holds == NIL)
+		return "false";
+	foreach(lc, holds)
+	{
+		if (strcmp(((HoldCond *) lfirst(lc))->cond, "true") == 0)
+			return "true";
+	}
+	initStringInfo(&buf);
+	foreach(lc, holds)
+		appendStringInfo(&buf, "%s(%s)", buf.len > 0 ? " OR " : "", ((HoldCond *) lfirst(lc))->cond);
+	return MemoryContextStrdup(cxt, buf.data);
+}
+
+/*
+ * The rows under any of the holds, as a WHERE condition that may be NULL
+ * for rows not held (so that indexes serve it): for counting held rows.
+ */
+static char *
+holds_match(List *holds)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, holds)
+		appendStringInfo(&buf, "%s(%s)", buf.len > 0 ? " OR " : "", ((HoldCond *) lfirst(lc))->match);
+	return buf.len > 0 ? buf.data : "false";
+}
+
+/* ", count(*) FILTER (WHERE <hold>)" for each hold, in list order. */
+static char *
+hold_count_columns(List *holds)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, holds)
+		appendStringInfo(&buf, ", pg_catalog.count(*) FILTER (WHERE (%s))", ((HoldCond *) lfirst(lc))->cond);
+	return buf.data;
+}
+
+/*
+ * Rows per hold as text ("hold 3 (litigation): 2 rows; ...") or, with json,
+ * as a JSON array of {hold_id, reason, rows}; counts are the int8 columns of
+ * the current SPI row from column first on.
+ */
+static char *
+hold_counts_text(List *holds, int first, bool json)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			col = first;
+
+	initStringInfo(&buf);
+	if (json)
+		appendStringInfoChar(&buf, '[');
+	foreach(lc, holds)
+	{
+		HoldCond   *h = lfirst(lc);
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col++, &isnull));
+
+		if (json)
+		{
+			appendStringInfo(&buf, "%s{\"hold_id\": %d, \"reason\": ", buf.len > 1 ? ", " : "", h->id);
+			escape_json(&buf, h->reason);
+			appendStringInfo(&buf, ", \"rows\": " INT64_FORMAT "}", n);
+		}
+		else if (n > 0)
+			appendStringInfo(&buf, "%shold %d (%s): " INT64_FORMAT " rows", buf.len > 0 ? ", " : "",
+							 h->id, h->reason, n);
+	}
+	if (json)
+		appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/*
+ * The condition of the rows of a table (its leaf leaf, which the condition
+ * names) that foreign keys of other rows reference, in cxt.  The purge
+ * processes referencing tables first, so the rows still referencing them
+ * stay: not expired, held, or kept in turn.
+ */
+static char *
+referenced_condition(Oid relid, Oid leaf, MemoryContext cxt)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		vals[2];
+	OwnerScope	scope;
+	char	   *cond;
+	char	   *name = get_rel_name(leaf);
+	int			rc;
+
+	if (name == NULL)
+		return "false";
+	vals[0] = ObjectIdGetDatum(relid);
+	vals[1] = CStringGetTextDatum(quote_identifier(name));
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("SELECT privacy._referenced_condition($1::pg_catalog.regclass, $2)",
+							   2, types, vals, NULL, false, 1);
+	privacy_spi_check(rc, SPI_OK_SELECT, "read foreign keys");
+	cond = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	cond = MemoryContextStrdup(cxt, cond ? cond : "false");
+	privacy_owner_end(&scope);
+	return cond;
+}
+
 /* ---------- purge ---------- */
 
 /* One retained table, as read at the start of a run. */
@@ -584,6 +855,9 @@ typedef struct PurgeRun
 	char	   *table;			/* qualified name */
 	Oid			owner;
 	char	   *held;			/* condition of held rows ('false': none) */
+	List	   *holds;			/* HoldCond of each hold covering rows of the table */
+	char	   *referenced;		/* condition of the leaf's rows still referenced */
+	Oid			referenced_leaf;	/* the leaf referenced was computed for */
 	Oid			leaf;			/* the partition or table a step works on */
 	BlockNumber next_block;		/* batches: where the next page range starts */
 	double		density;		/* batches: rows picked per page so far (0: unknown) */
@@ -717,33 +991,35 @@ close_log(PurgeRun *run, const char *error)
 			   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, nulls);
 }
 
-/* Step: the condition of held rows, or 'true' when the whole table is held. */
+/* Step: the holds covering rows of the table and the condition of held rows. */
 static void
 step_read_holds(PurgeRun *run)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		vals[1] = {ObjectIdGetDatum(run->p->relid)};
-	MemoryContext oldcxt;
-	OwnerScope	scope;
-	int			rc;
-
-	privacy_owner_begin(&scope);
-	rc = SPI_execute_with_args("SELECT privacy._held_condition($1::pg_catalog.regclass)",
-							   1, types, vals, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read legal holds: %s", SPI_result_code_string(rc));
-	oldcxt = MemoryContextSwitchTo(run->cxt);
-	run->held = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	MemoryContextSwitchTo(oldcxt);
-	privacy_owner_end(&scope);
+	run->holds = read_holds(run->p->relid, run->owner, run->cxt);
+	run->held = holds_condition(run->holds, run->cxt);
 }
 
-/* The expired, unheld rows of the current leaf: a WHERE condition. */
+/*
+ * The condition of the current leaf's rows that rows staying elsewhere still
+ * reference (delete action only: anonymized rows stay), in the run's context.
+ */
+static void
+leaf_referenced(PurgeRun *run)
+{
+	if (run->referenced && run->referenced_leaf == run->leaf)
+		return;
+	run->referenced = "false";
+	if (strcmp(run->p->action, "delete") == 0)
+		run->referenced = referenced_condition(run->p->relid, run->leaf, run->cxt);
+	run->referenced_leaf = run->leaf;
+}
+
+/* The expired rows of the current leaf that are neither held nor referenced: a WHERE condition. */
 static char *
 expired_condition(PurgeRun *run)
 {
-	return psprintf("%s OPERATOR(pg_catalog.<) pg_catalog.now() AND NOT (%s)",
-					quote_identifier(run->p->expiry), run->held);
+	return psprintf("%s OPERATOR(pg_catalog.<) pg_catalog.now() AND NOT (%s) AND NOT (%s)",
+					quote_identifier(run->p->expiry), run->held, run->referenced);
 }
 
 /*
@@ -835,6 +1111,21 @@ try_batch(const char *sql, int expect, int64 max_rows, int64 *changed)
 	return done;
 }
 
+/* Add rows changed by a step to the run's deletion-log entry. */
+static void
+log_rows(PurgeRun *run, int64 changed)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		vals[2];
+
+	if (changed <= 0)
+		return;
+	vals[0] = Int64GetDatum(run->log_id);
+	vals[1] = Int64GetDatum(changed);
+	owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
+			   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
+}
+
 /*
  * Step: delete or anonymize one batch of the current leaf, and count it in
  * the log.  The leaf is swept in physical order, one page range per batch
@@ -855,8 +1146,6 @@ step_batch(PurgeRun *run)
 	char	   *cond;
 	char	   *range;
 	char	   *change;
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		vals[2];
 	BlockNumber nblocks;
 	BlockNumber lo;
 	BlockNumber hi;
@@ -868,7 +1157,22 @@ step_batch(PurgeRun *run)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table %s was dropped during the purge run", run->table)));
+	leaf_referenced(run);
 	table_scope_begin(run->owner, &s);
+	if (privacy_citus_table_kind(run->leaf) != NULL)
+	{
+		/*
+		 * Citus distributed table: the shell holds no rows, its shards do.
+		 * One DELETE that Citus runs on every shard in its transaction.
+		 */
+		table_exec(psprintf("DELETE FROM %s WHERE %s", leaf, expired_condition(run)), SPI_OK_DELETE);
+		changed = (int64) SPI_processed;
+		run->leaf_done = true;
+		table_scope_end(&s);
+		run->step_rows = changed;
+		log_rows(run, changed);
+		return;
+	}
 	nblocks = leaf_blocks(run);
 	if (run->next_block >= nblocks)
 	{
@@ -954,13 +1258,7 @@ step_batch(PurgeRun *run)
 	else
 		run->density = Max(run->density * 2, (double) picked / (hi - lo));
 
-	if (changed > 0)
-	{
-		vals[0] = Int64GetDatum(run->log_id);
-		vals[1] = Int64GetDatum(changed);
-		owner_exec("UPDATE privacy.deletion_log SET rows = rows OPERATOR(pg_catalog.+) $2 "
-				   "WHERE id OPERATOR(pg_catalog.=) $1", 2, types, vals, NULL);
-	}
+	log_rows(run, changed);
 }
 
 /* Step (dry run): count the rows a purge would remove from the current leaf. */
@@ -970,6 +1268,7 @@ step_count(PurgeRun *run)
 	TableScope	s;
 	bool		isnull;
 
+	leaf_referenced(run);
 	table_scope_begin(run->owner, &s);
 	table_exec(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE %s",
 						qualified_name(run->leaf), expired_condition(run)), SPI_OK_SELECT);
@@ -980,34 +1279,43 @@ step_count(PurgeRun *run)
 PG_FUNCTION_INFO_V1(privacy_retention_counts);
 
 /*
- * privacy._retention_counts(tbl, expiry_column): rows, expired rows, held rows
- * and oldest expiry of a retained table, for retention_report().  Hold
- * predicates are the table owner's SQL: they run as that owner in a
- * security-restricted operation, as in the purge, never with the caller's
- * rights.  The caller needs SELECT on the table.
+ * privacy._retention_counts(tbl, expiry_column): rows, expired rows, held rows,
+ * oldest expiry, expired rows kept because rows that stay reference them, and
+ * rows per hold (held_by, JSON) of a table, for retention_report() and
+ * hold_coverage() (expiry_column NULL: only the rows and the holds).  Hold
+ * conditions are the table owner's SQL and the subject walk reads the
+ * owner's tables: they run as that owner in a security-restricted
+ * operation, as in the purge, never with the caller's rights.  The caller
+ * needs SELECT on the table.
  */
 Datum
 privacy_retention_counts(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	const char *expiry = quote_identifier(NameStr(*PG_GETARG_NAME(1)));
-	Oid			types[1] = {OIDOID};
-	Datum		vals[1] = {ObjectIdGetDatum(relid)};
+	Oid			relid;
+	const char *expiry;
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum		values[4];
-	bool		nulls[4];
+	Datum		values[6];
+	bool		nulls[6];
 	TupleDesc	desc;
-	OwnerScope	scope;
 	TableScope	s;
 	HeapTuple	tup;
 	Oid			owner;
+	List	   *holds;
 	char	   *held;
-	char	   *name = qualified_name(relid);
-	int			rc;
+	char	   *referenced = "false";
+	char	   *name;
+	char	   *held_by;
 	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null")));
+	relid = PG_GETARG_OID(0);
+	expiry = PG_ARGISNULL(1) ? NULL : quote_identifier(NameStr(*PG_GETARG_NAME(1)));
+	name = qualified_name(relid);
 	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -1022,27 +1330,41 @@ privacy_retention_counts(PG_FUNCTION_ARGS)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 
-	privacy_owner_begin(&scope);
-	rc = SPI_execute_with_args("SELECT privacy._held_condition($1::pg_catalog.regclass)",
-							   1, types, vals, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read legal holds: %s", SPI_result_code_string(rc));
-	held = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	privacy_owner_end(&scope);
+	holds = read_holds(relid, owner, cxt);
+	held = holds_condition(holds, cxt);
+	if (expiry)
+		referenced = referenced_condition(relid, relid, cxt);
 
 	table_scope_begin(owner, &s);
-	table_exec(psprintf("SELECT pg_catalog.count(*), "
-						"pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()), "
-						"pg_catalog.count(*) FILTER (WHERE %2$s), "
-						"pg_catalog.min(%1$s) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()) "
-						"FROM %3$s", expiry, held, name), SPI_OK_SELECT);
-	for (i = 0; i < 4; i++)
+	if (expiry)
+		table_exec(psprintf("SELECT pg_catalog.count(*), "
+							"pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()), "
+							"pg_catalog.count(*) FILTER (WHERE %2$s), "
+							"pg_catalog.min(%1$s) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now()), "
+							"pg_catalog.count(*) FILTER (WHERE %1$s OPERATOR(pg_catalog.<) pg_catalog.now() "
+							"AND NOT (%2$s) AND (%4$s))%5$s "
+							"FROM %3$s", expiry, held, name, referenced, hold_count_columns(holds)),
+				   SPI_OK_SELECT);
+	else
+		table_exec(psprintf("SELECT pg_catalog.count(*), NULL::pg_catalog.int8, "
+							"pg_catalog.count(*) FILTER (WHERE %1$s), NULL::pg_catalog.timestamptz, "
+							"NULL::pg_catalog.int8%3$s FROM %2$s", held, name, hold_count_columns(holds)),
+				   SPI_OK_SELECT);
+	for (i = 0; i < 5; i++)
 		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+	held_by = MemoryContextStrdup(cxt, hold_counts_text(holds, 6, true));
 	table_scope_end(&s);		/* int8 and timestamptz are passed by value */
+	values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(held_by));
+	nulls[5] = false;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
-/* Step: detach and drop the current leaf, a partition wholly past its retention. */
+/*
+ * Step: detach and drop the current leaf, a partition wholly past its
+ * retention, unless a legal hold covers some of its rows or rows that stay
+ * reference them: then the partition stays, logged with the reason, and its
+ * other expired rows are deleted row by row.
+ */
 static void
 step_drop_partition(PurgeRun *run)
 {
@@ -1050,15 +1372,102 @@ step_drop_partition(PurgeRun *run)
 	char	   *part = qualified_name(run->leaf);
 	bool		isnull;
 	int64		n;
+	int64		held;
+	int64		referenced;
+	char	   *by;
 
+	leaf_referenced(run);
 	table_scope_begin(run->owner, &s);
-	table_exec(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s", part), SPI_OK_SELECT);
+	table_exec(psprintf("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s), "
+						"pg_catalog.count(*) FILTER (WHERE %s)%s FROM ONLY %s",
+						run->held, run->referenced, hold_count_columns(run->holds), part),
+			   SPI_OK_SELECT);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	referenced = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	by = hold_counts_text(run->holds, 4, false);
+	if (held > 0 || referenced > 0)
+	{
+		StringInfoData note;
+
+		initStringInfo(&note);
+		appendStringInfoString(&note, "partition not dropped:");
+		if (held > 0)
+			appendStringInfo(&note, " " INT64_FORMAT " rows under legal hold (%s)", held, by);
+		if (referenced > 0)
+			appendStringInfo(&note, "%s " INT64_FORMAT " rows still referenced by rows that stay",
+							 held > 0 ? ";" : "", referenced);
+		appendStringInfoString(&note, "; its other expired rows are deleted row by row");
+		table_scope_end(&s);
+		(void) log_insert(run, part, "keep_partition", 0, note.data, true);
+		run->step_rows = 0;
+		return;
+	}
 	table_exec(psprintf("ALTER TABLE %s DETACH PARTITION %s", run->table, part), SPI_OK_UTILITY);
 	table_exec(psprintf("DROP TABLE %s", part), SPI_OK_UTILITY);
 	table_scope_end(&s);
 	(void) log_insert(run, part, "drop_partition", n, NULL, true);
 	run->step_rows = n;
+}
+
+/*
+ * Step: count the table's expired rows the run left in place, held (and by
+ * which hold) or still referenced by rows that stay, into its log row.  Only
+ * when the table has holds or is referenced: the held rows are counted
+ * through the hold conditions (index-driven), the referenced ones through
+ * the expiry index.
+ */
+static void
+step_count_kept(PurgeRun *run)
+{
+	TableScope	s;
+	char	   *referenced = "false";
+	char	   *expiry = (char *) quote_identifier(run->p->expiry);
+	char	   *by = NULL;
+	bool		isnull;
+	int64		held = 0;
+	int64		kept = 0;
+	Oid			types[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};
+	Datum		vals[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	StringInfoData note;
+
+	if (strcmp(run->p->action, "delete") == 0)
+		referenced = referenced_condition(run->p->relid, run->p->relid, CurrentMemoryContext);
+	if (strcmp(run->held, "false") == 0 && strcmp(referenced, "false") == 0)
+		return;
+	table_scope_begin(run->owner, &s);
+	if (strcmp(run->held, "false") != 0)
+	{
+		table_exec(psprintf("SELECT pg_catalog.count(*)%s FROM %s WHERE (%s) AND %s OPERATOR(pg_catalog.<) pg_catalog.now()",
+							hold_count_columns(run->holds), run->table, holds_match(run->holds), expiry),
+				   SPI_OK_SELECT);
+		held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		by = hold_counts_text(run->holds, 2, false);
+	}
+	if (strcmp(referenced, "false") != 0)
+	{
+		table_exec(psprintf("SELECT pg_catalog.count(*) FROM %s WHERE %s OPERATOR(pg_catalog.<) pg_catalog.now() "
+							"AND NOT (%s) AND (%s)", run->table, expiry, run->held, referenced),
+				   SPI_OK_SELECT);
+		kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	table_scope_end(&s);
+	if (held == 0 && kept == 0)
+		return;
+	initStringInfo(&note);
+	if (held > 0)
+		appendStringInfo(&note, INT64_FORMAT " expired rows kept under legal hold (%s)", held, by);
+	if (kept > 0)
+		appendStringInfo(&note, "%s" INT64_FORMAT " expired rows kept: still referenced by rows that stay",
+						 held > 0 ? "; " : "", kept);
+	vals[0] = Int64GetDatum(run->log_id);
+	vals[1] = Int64GetDatum(held);
+	vals[2] = Int64GetDatum(kept);
+	vals[3] = CStringGetTextDatum(note.data);
+	owner_exec("UPDATE privacy.deletion_log SET held = $2, kept = $3, "
+			   "note = COALESCE(note OPERATOR(pg_catalog.||) '; ', '') OPERATOR(pg_catalog.||) $4 "
+			   "WHERE id OPERATOR(pg_catalog.=) $1", 4, types, vals, nulls);
 }
 
 /*
@@ -1100,7 +1509,7 @@ static List *
 expired_partitions(PurgeRun *run)
 {
 	if (run->p->since == NULL || strcmp(run->p->action, "delete") != 0 ||
-		strcmp(run->held, "false") != 0 || get_rel_relkind(run->p->relid) != RELKIND_PARTITIONED_TABLE)
+		strcmp(run->held, "true") == 0 || get_rel_relkind(run->p->relid) != RELKIND_PARTITIONED_TABLE)
 		return NIL;
 	return catalog_oids(run,
 						"SELECT c.oid FROM pg_catalog.pg_inherits i "
@@ -1139,12 +1548,14 @@ leaves(PurgeRun *run)
 static const char *
 purge_table(PurgeRun *run)
 {
+	const char *citus_kind;
 	char	   *error;
 	ListCell   *lc;
 	HeapTuple	tup;
 
 	run->rows = 0;
 	run->log_id = 0;
+	run->referenced = NULL;
 	run->table = qualified_name(run->p->relid);
 	if (run->table == NULL)
 	{
@@ -1156,6 +1567,17 @@ purge_table(PurgeRun *run)
 		return "failed";
 	}
 	run->table = MemoryContextStrdup(run->cxt, run->table);
+	citus_kind = privacy_citus_table_kind(run->p->relid);
+	if (citus_kind != NULL && strcmp(citus_kind, "distributed") != 0)
+	{
+		/* physical-order batches do not reach the placements: refuse, never a silent 0 */
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("could not purge table %s: purge is not supported on the Citus %s table", run->table,
+						citus_kind),
+				 errhint("Drop its retention policy and delete expired rows with DELETE ... WHERE, which Citus runs on every placement.")));
+		return "failed";
+	}
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(run->p->relid));
 	if (!HeapTupleIsValid(tup))
 		return "failed";
@@ -1222,6 +1644,8 @@ purge_table(PurgeRun *run)
 				break;
 		}
 	}
+	if (error == NULL)
+		error = run_step(run, step_count_kept);
 	close_log(run, error);
 	commit_step(run);
 	return error ? "failed" : run->p->action;
@@ -1239,10 +1663,12 @@ load_policies(PurgeRun *run)
 
 	run->run_id = owner_exec("SELECT pg_catalog.nextval('privacy.purge_run_seq')", 0, NULL, NULL, NULL);
 	privacy_owner_begin(&scope);
+	/* referencing tables first: one run clears a chain of foreign keys */
 	rc = SPI_execute("SELECT p.tbl::pg_catalog.oid, p.keep::pg_catalog.text, p.since_column::pg_catalog.text, "
 					 "p.action, p.expiry_column::pg_catalog.text, "
 					 "privacy._policy_text(p.keep, p.since_column, p.action) "
-					 "FROM privacy.retention_policies p ORDER BY p.tbl::pg_catalog.oid", false, 0);
+					 "FROM privacy.retention_policies p JOIN privacy._purge_order() o "
+					 "ON o.tbl OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid ORDER BY o.ord", false, 0);
 	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.retention_policies");
 	for (i = 0; i < SPI_processed; i++)
 	{

@@ -13,4 +13,11 @@ extern void RetentionInit(void);
  */
 extern void privacy_purge_database(int batch);
 
+/*
+ * While on, the retention trigger keeps the expiry of each row an UPDATE
+ * rewrites: for the extension's maintenance rewrites (re-encryption,
+ * protecting a column).  Returns the previous state; reset at transaction end.
+ */
+extern bool privacy_retention_keep_expiry(bool on);
+
 #endif

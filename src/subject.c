@@ -464,6 +464,35 @@ run_subject_op(const char *impl, int nargs, Oid *types, Datum *args, bool erasin
 }
 
 /*
+ * The subject's rows per table, jsonb {relid: [row identity, ...]}, found by
+ * the walk of export and erasure (privacy._subject_rows, each lookup as its
+ * table's owner, after checking that the current user may SELECT the table),
+ * for legal holds: the purge and the retention report hold these rows.  Acts
+ * on nothing; *isnull when the walk found nothing at all.
+ */
+Datum
+privacy_subject_rows(Datum subject, bool *isnull)
+{
+	SubjectOp	op = {GetUserId(), false, (Datum) 0, false};
+	SubjectOp  *save = subject_op;
+	Oid			rtype = TEXTOID;
+	bool		nulls[1] = {false};
+	volatile Datum result = (Datum) 0;
+
+	subject_op = &op;
+	PG_TRY();
+	{
+		result = call_function(subject_func("_subject_rows", 1, &rtype), 1, &subject, nulls, false, isnull);
+	}
+	PG_FINALLY();
+	{
+		subject_op = save;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
  * privacy.export_subject(subject, request_id): the subject's data, each table
  * read as its owner after checking the caller may SELECT it, with the ledger
  * read as the extension owner; audited.

@@ -6,4 +6,11 @@
 
 extern void SubjectInit(void);
 
+/*
+ * A subject's rows per table (jsonb {relid: [row identity, ...]}), found by
+ * the walk of export and erasure, for legal holds; call it as the user whose
+ * rights are checked, outside any security-restricted operation.
+ */
+extern Datum privacy_subject_rows(Datum subject, bool *isnull);
+
 #endif

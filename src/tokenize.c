@@ -54,7 +54,6 @@ static const char base32_chars[] = "abcdefghijklmnopqrstuvwxyz234567";
 typedef struct KeyedCallCache
 {
 	KeyRef		ref;			/* name -> key resolution (keys.c) */
-	bool		audited;		/* detokenize: audit row already written */
 } KeyedCallCache;
 
 /*
@@ -610,16 +609,28 @@ privacy_ff1_test(PG_FUNCTION_ARGS)
  * Tokenization
  * ---------------------------------------------------------------------- */
 
-/* The keyed AES context of a tokenize key, built on first use. */
+/* The keyed AES context of one FF1 subkey of a key, built on first use. */
 static EVP_CIPHER_CTX *
-token_cipher(PrivacyKey *key)
+keyed_ff1_cipher(PrivacyKey *key, KeyUse use)
 {
-	void	  **slot = privacy_key_state(key, KEY_USE_FF1, ff1_cipher_free);
+	void	  **slot = privacy_key_state(key, use, ff1_cipher_free);
 
 	if (*slot == NULL)
-		*slot = ff1_cipher_new(privacy_key_subkey(key, KEY_USE_FF1),
-							   privacy_subkey_len(KEY_USE_FF1));
+		*slot = ff1_cipher_new(privacy_key_subkey(key, use), privacy_subkey_len(use));
 	return (EVP_CIPHER_CTX *) *slot;
+}
+
+/*
+ * FF1 encryption (radix 10) of n >= 6 decimal digits (values 0..9) in place,
+ * under the FF1 subkey "use" of key, with a tweak of t bytes (for the fake
+ * values of src/fake.c).
+ */
+void
+privacy_ff1_encrypt_digits(PrivacyKey *key, KeyUse use, const uint8 *tweak, int t,
+						   uint8 *digits, int n)
+{
+	ff1_check_domain(10, n);
+	ff1_crypt(keyed_ff1_cipher(key, use), tweak, t, 10, digits, n, false);
 }
 
 /* tokenize and detokenize: FF1 over the ASCII digits, other bytes kept. */
@@ -637,17 +648,6 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 	uint8	   *digits = digits_buf;
 	int			n = 0;
 	PrivacyKey *key;
-
-	if (decrypt && !cache->audited)
-	{
-		char	   *name = text_to_cstring(key_name);
-
-		/* One row per statement (per call site), not per row. */
-		privacy_audit("detokenize", name, NULL,
-					  "{\"function\": \"privacy.detokenize\", \"scope\": \"statement\"}");
-		cache->audited = true;
-		pfree(name);
-	}
 
 	n = privacy_token_count_digits(src, len);
 	if (n < TOKEN_MIN_DIGITS)
@@ -670,7 +670,10 @@ tokenize_common(FunctionCallInfo fcinfo, bool decrypt)
 	n = privacy_token_extract_digits(src, len, digits);
 
 	key = privacy_key_resolve(&cache->ref, key_name, KEY_PURPOSE_TOKENIZE);
-	ff1_crypt(token_cipher(key), NULL, 0, 10, digits, n, decrypt);
+	/* counted for the statement's audit row (one row per statement and key) */
+	if (decrypt)
+		privacy_audit_detokenize(key->key_id);
+	ff1_crypt(keyed_ff1_cipher(key, KEY_USE_FF1), NULL, 0, 10, digits, n, decrypt);
 
 	result = (text *) palloc(VARHDRSZ + len);
 	SET_VARSIZE(result, VARHDRSZ + len);
@@ -694,7 +697,7 @@ privacy_tokenize(PG_FUNCTION_ARGS)
 /*
  * privacy.detokenize(token text, key_name text DEFAULT 'token') RETURNS text
  *
- * Inverse of tokenize; audited once per statement.
+ * Inverse of tokenize; audited once per statement and key (src/audit.c).
  */
 Datum
 privacy_detokenize(PG_FUNCTION_ARGS)

@@ -14,4 +14,8 @@
 
 extern void TokenizeInit(void);
 
+/* FF1 (radix 10) of n >= 6 digits in place under one FF1 subkey of key. */
+extern void privacy_ff1_encrypt_digits(PrivacyKey *key, KeyUse use, const uint8 *tweak,
+									   int t, uint8 *digits, int n);
+
 #endif							/* PRIVACY_TOKENIZE_H */

@@ -87,6 +87,7 @@
 #include "utils/syscache.h"
 
 #include "label_parse.h"
+#include "citus.h"
 #include "util.h"
 #include "views.h"
 
@@ -799,6 +800,8 @@ views_object_relabel(const ObjectAddress *object, const char *seclabel)
 						 errhint("Use SECURITY LABEL FOR privacy ON COLUMN table.column IS '...'.")));
 			if (seclabel != NULL)
 			{
+				privacy_citus_refuse(object->objectId, "Masking rules (SECURITY LABEL FOR privacy)",
+									 "Masked roles would need SELECT on the table for Citus's shard queries.");
 				check_rule_table(object->objectId);
 				(void) column_rule_as_owner(object->objectId, object->objectSubId, seclabel);
 			}

@@ -1,7 +1,7 @@
 -- The audit log: append-only, key changes recorded, decryptions recorded once
 -- per statement (privacy.audit_decrypt), refused where they cannot be recorded.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE TEMP TABLE audit_mark AS SELECT coalesce(max(id), 0) AS last FROM privacy.audit_log;
 CREATE FUNCTION pg_temp.audit_since() RETURNS SETOF privacy.audit_log
@@ -37,6 +37,31 @@ SELECT is((SELECT string_agg(action, ',') FROM pg_temp.audit_since()), 'decrypt'
 UPDATE audit_mark SET last = (SELECT max(id) FROM privacy.audit_log);
 SELECT is((SELECT count(*) FROM audit_ct), 25::bigint, 'a statement without decryption');
 SELECT is((SELECT count(*) FROM pg_temp.audit_since()), 0::bigint, 'writes no audit row');
+
+-- a statement that fails inside a caught subtransaction leaves no nesting behind:
+-- the statements after it still get one row each, and what the failed one
+-- decrypted before its error is recorded as a failed statement's row
+UPDATE audit_mark SET last = (SELECT max(id) FROM privacy.audit_log);
+DO $$
+BEGIN
+    PERFORM count(privacy.decrypt_text(c)) FROM (SELECT c FROM audit_ct LIMIT 3) s;
+    BEGIN
+        PERFORM 1 / 0 FROM audit_ct;
+    EXCEPTION WHEN division_by_zero THEN NULL;
+    END;
+    PERFORM count(privacy.decrypt_text(c)) FROM (SELECT c FROM audit_ct LIMIT 5) s;
+    BEGIN
+        PERFORM CASE WHEN privacy.decrypt_text(c) = 'value 4' THEN 1 / (octet_length(c) * 0) END FROM audit_ct;
+    EXCEPTION WHEN division_by_zero THEN NULL;
+    END;
+    PERFORM count(privacy.decrypt_text(c)) FROM (SELECT c FROM audit_ct LIMIT 7) s;
+END $$;
+SELECT results_eq(
+    $$ SELECT details->>'values', details ? 'failed' FROM pg_temp.audit_since() WHERE action = 'decrypt' $$,
+    $$ VALUES ('3', false), ('5', false), ('4', true), ('7', false) $$,
+    'a caught error between decrypting statements: one row per statement, before commit');
+UPDATE audit_mark SET last = (SELECT max(id) FROM privacy.audit_log);
+SELECT is((SELECT count(privacy.decrypt_text(c)) FROM audit_ct), 25::bigint, 'a statement after the DO block');
 
 SAVEPOINT ro;
 SET TRANSACTION READ ONLY;

@@ -93,7 +93,7 @@ SELECT is(tap.as_role('security_granted', 'SELECT privacy.decrypt(ct) FROM sampl
 -- SECURITY DEFINER functions pin search_path
 -- ---------------------------------------------------------------------------
 CREATE TEMP VIEW ext_functions AS
-SELECT p.oid, p.proname, p.prosecdef, p.proconfig, l.lanname
+SELECT p.oid, p.proname, p.prosecdef, p.proconfig, l.lanname, p.prokind
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND d.refclassid = 'pg_extension'::regclass AND e.extname = 'privacy'
@@ -104,7 +104,9 @@ SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM ext_functions
            WHERE prosecdef AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (proconfig), false)),
           NULL, 'every SECURITY DEFINER function of the extension has SET search_path = pg_catalog, pg_temp');
 SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM ext_functions
-           WHERE lanname IN ('sql', 'plpgsql') AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (proconfig), false)),
+           WHERE lanname IN ('sql', 'plpgsql') AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (proconfig), false)
+             -- procedures that COMMIT cannot have a SET clause: every name in them is qualified
+             AND NOT (prokind = 'p' AND proname LIKE '%online')),
           NULL, 'every SQL and PL/pgSQL function of the extension pins search_path too');
 
 -- ---------------------------------------------------------------------------

@@ -33,3 +33,16 @@ BEGIN
     RETURN res;
 END
 $$;
+
+-- The plan of a query (EXPLAIN, costs off), one line per plan line; opts e.g. 'ANALYZE, FORMAT JSON'.
+CREATE FUNCTION tap.plan(q text, opts text DEFAULT 'COSTS OFF') RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    res  text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (' || opts || ') ' || q LOOP
+        res := res || line || E'\n';
+    END LOOP;
+    RETURN res;
+END
+$$;

@@ -27,18 +27,19 @@ COMMENT ON FUNCTION privacy.encrypt_deterministic(text, text, text) IS
 
 CREATE OR REPLACE FUNCTION privacy.decrypt(ciphertext bytea, context text DEFAULT NULL)
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'privacy_decrypt' LANGUAGE C STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'privacy_decrypt' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.decrypt(bytea, text) IS
   'Decrypts a ciphertext of privacy.encrypt or privacy.encrypt_deterministic; errors on any mismatch, never returns wrong data';
 
 CREATE OR REPLACE FUNCTION privacy.decrypt_text(ciphertext bytea, context text DEFAULT NULL)
 RETURNS text
-AS 'MODULE_PATHNAME', 'privacy_decrypt_text' LANGUAGE C STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'privacy_decrypt_text' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.decrypt_text(bytea, text) IS
   'Decrypts to text, checking the result is valid in the database encoding';
 
 REVOKE ALL ON FUNCTION privacy.decrypt(bytea, text), privacy.decrypt_text(bytea, text) FROM PUBLIC;
--- PARALLEL RESTRICTED: decryptions are counted in the leader for the audit log.
+-- PARALLEL SAFE: parallel workers hand their decryption counts to the leader
+-- (src/audit.c), which writes the statement's one audit row.
 
 -- IMMUTABLE so that it can back an expression index: rotating or destroying
 -- the key changes or breaks its output, and such indexes must then be rebuilt.

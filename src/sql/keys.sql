@@ -148,10 +148,15 @@ REVOKE ALL ON FUNCTION privacy.create_key(text, text), privacy.rotate_key(text),
 
 -- The keys the functions use by default.  Their creation is not audited (the
 -- audit log is restored from dumps as is); origin 'extension' marks them.
--- Made once, at the first install (an upgrade keeps the existing ring).
+-- Made once, at the first install (an upgrade keeps the existing ring), and
+-- never on a Citus worker: the coordinator copies its ring there (citus.sql).
+CREATE OR REPLACE FUNCTION privacy._citus_worker() RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_citus_worker' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+REVOKE ALL ON FUNCTION privacy._citus_worker() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._citus_worker() IS 'Whether this database is a Citus worker node';
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM privacy.keys) THEN
+    IF NOT EXISTS (SELECT FROM privacy.keys) AND NOT privacy._citus_worker() THEN
         PERFORM privacy.create_key('default', 'encrypt');
         PERFORM privacy.create_key('deterministic', 'deterministic');
         PERFORM privacy.create_key('pseudonym', 'pseudonymize');

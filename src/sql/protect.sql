@@ -29,9 +29,9 @@ COMMENT ON FUNCTION privacy._protect_trigger() IS
 -- PUBLIC but it checks, once per query, that the caller owns the table or may
 -- SELECT from the table's _decrypted view (42501 otherwise).
 CREATE OR REPLACE FUNCTION privacy._decrypt_column(value text, context text) RETURNS text
-AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION privacy._decrypt_column(value bytea, context text) RETURNS bytea
-AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy._decrypt_column(text, text) IS
   'Decrypts a protected column value for a role allowed to read the table''s _decrypted view';
 COMMENT ON FUNCTION privacy._decrypt_column(bytea, text) IS
@@ -86,6 +86,7 @@ DECLARE
     r     record;
     n     bigint;
     total bigint := 0;
+    keep  boolean := privacy._retention_keep_expiry(true);  -- rewrites keep retention expiries
     upd   text := pg_catalog.format('UPDATE ONLY %s SET %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)',
                                     tbl, set_clause);
 BEGIN
@@ -95,6 +96,7 @@ BEGIN
         SELECT COALESCE(pg_catalog.sum(privacy._batch_update(t.relid, set_clause, where_clause, batch)), 0)
           INTO total
           FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf;
+        PERFORM privacy._retention_keep_expiry(keep);
         RETURN total;
     END IF;
     FOR r IN EXECUTE pg_catalog.format('SELECT ctid FROM ONLY %s WHERE %s', tbl, where_clause) LOOP
@@ -111,6 +113,7 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total OPERATOR(pg_catalog.+) n;
     END IF;
+    PERFORM privacy._retention_keep_expiry(keep);
     RETURN total;
 END
 $$;
@@ -176,7 +179,8 @@ BEGIN
                  OPERATOR(pg_catalog.||) COALESCE(':' OPERATOR(pg_catalog.||) p.max_chars::text, ''),
                p.key_name, p.context), ', ' ORDER BY p.col)
       INTO args
-      FROM privacy.protected_columns p WHERE p.tbl OPERATOR(pg_catalog.=) $1;
+      FROM privacy.protected_columns p WHERE p.tbl OPERATOR(pg_catalog.=) $1
+       AND NOT privacy._unprotecting(p.tbl, p.col);
     IF args IS NULL THEN
         RETURN;
     END IF;
@@ -192,6 +196,7 @@ BEGIN
       FROM pg_catalog.pg_attribute a
       LEFT JOIN privacy.protected_columns p
         ON p.tbl OPERATOR(pg_catalog.=) $1 AND p.col OPERATOR(pg_catalog.=) a.attname
+       AND NOT privacy._unprotecting(p.tbl, p.col)
      WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0
        AND NOT a.attisdropped;
     vname := pg_catalog.format('%I.%I', nsp, rel OPERATOR(pg_catalog.||) '_decrypted');
@@ -209,9 +214,11 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION privacy.protect_column(tbl regclass, col name, key_name text DEFAULT 'default',
-                                       deterministic boolean DEFAULT false, batch int DEFAULT 10000)
-RETURNS bigint
+-- Checks, registry row, trigger and _decrypted view of a column about to be
+-- protected; returns its context.  The rows themselves are converted by
+-- protect_column (one transaction) or protect_column_online (batches).
+CREATE OR REPLACE FUNCTION privacy._protect_column_setup(tbl regclass, col name, key_name text, deterministic boolean)
+RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -230,6 +237,9 @@ BEGIN
         RAISE EXCEPTION 'cannot protect a column of "%"', tbl
             USING ERRCODE = 'wrong_object_type', DETAIL = 'Only tables can have protected columns.';
     END IF;
+    PERFORM privacy._citus_refuse(tbl, 'privacy.protect_column',
+        'Encrypt in the statements that write the column (privacy.encrypt() runs on the workers) '
+        'and move old key versions with privacy.reencrypt().');
     SELECT a.atttypid, a.atttypmod, pg_catalog.format_type(a.atttypid, a.atttypmod)
       INTO typ, typmod, tname
       FROM pg_catalog.pg_attribute a
@@ -269,9 +279,23 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE pg_catalog.varchar', tbl, col);
     END IF;
     PERFORM privacy._rebuild_protection(tbl, acl);
+    RETURN ctx;
+END
+$$;
+COMMENT ON FUNCTION privacy._protect_column_setup(regclass, name, text, boolean) IS
+  'Registers a column for protection (trigger, _decrypted view); returns its context; rows are converted by the caller';
+
+CREATE OR REPLACE FUNCTION privacy.protect_column(tbl regclass, col name, key_name text DEFAULT 'default',
+                                       deterministic boolean DEFAULT false, batch int DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     -- every existing value is data to protect, even one that looks like a ciphertext
     RETURN privacy._batch_update(tbl,
-               pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col, ctx),
+               pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col,
+                                 privacy._protect_column_setup(tbl, col, key_name, deterministic)),
                pg_catalog.format('%I IS NOT NULL', col),
                batch);
 END
@@ -294,6 +318,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of table "%" is not protected', col, tbl USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM privacy._citus_refuse(tbl, 'privacy.unprotect_column',
+        'Undistribute the table (undistribute_table()) first, then unprotect the column.');
     acl := privacy._drop_decrypted_view(tbl);
     PERFORM privacy._drop_protect_trigger(tbl);
     n := privacy._batch_update(tbl,
@@ -407,9 +433,12 @@ COMMENT ON FUNCTION privacy._rename_decrypted_view(oid, oid) IS
   'Renames a table''s _decrypted view after the table, as the table''s owner (DDL event trigger)';
 REVOKE ALL ON FUNCTION privacy._rename_decrypted_view(oid, oid) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION privacy.protected_value(tbl regclass, col name, value text) RETURNS text
-AS 'MODULE_PATHNAME', 'privacy_protected_value' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION privacy.protected_value(regclass, name, text) IS
+-- col is text, not name: the result then takes the collation of value (the
+-- default one for literals and parameters), which yields to the column's own
+-- collation, so that the comparison matches the column's indexes.
+CREATE OR REPLACE FUNCTION privacy.protected_value(tbl regclass, col text, value text) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_protected_value' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.protected_value(regclass, text, text) IS
   'Stored form of a value in a deterministically protected text column, for indexed equality lookups';
 
 -- Internal functions executable by PUBLIC (the default, kept on purpose), each
@@ -431,4 +460,5 @@ GRANT EXECUTE ON FUNCTION privacy._registry_write(regclass, name, text, boolean)
 -- PUBLIC: invoker-rights PL/pgSQL of protect_column/unprotect_column (DDL and UPDATE with the caller's own rights).
 GRANT EXECUTE ON FUNCTION privacy._batch_update(regclass, text, text, int),
     privacy._drop_decrypted_view(regclass), privacy._drop_protect_trigger(regclass),
-    privacy._rebuild_protection(regclass, aclitem[]) TO PUBLIC;
+    privacy._rebuild_protection(regclass, aclitem[]),
+    privacy._protect_column_setup(regclass, name, text, boolean) TO PUBLIC;

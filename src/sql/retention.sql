@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS privacy.deletion_log (
     note        text,
     error       text
 );
+ALTER TABLE privacy.deletion_log ADD COLUMN IF NOT EXISTS held bigint NOT NULL DEFAULT 0;
+ALTER TABLE privacy.deletion_log ADD COLUMN IF NOT EXISTS kept bigint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN privacy.deletion_log.held IS 'Expired rows left in place because a legal hold covers them (note: which)';
+COMMENT ON COLUMN privacy.deletion_log.kept IS 'Expired rows left in place because rows that stay still reference them';
 CREATE INDEX IF NOT EXISTS deletion_log_relid_idx ON privacy.deletion_log (relid, id);
 CREATE INDEX IF NOT EXISTS deletion_log_at_idx ON privacy.deletion_log (at);
 REVOKE ALL ON privacy.deletion_log FROM PUBLIC;
@@ -78,6 +82,16 @@ CREATE OR REPLACE FUNCTION privacy._retention_trigger() RETURNS trigger
 AS 'MODULE_PATHNAME', 'privacy_retention_trigger' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._retention_trigger() IS
   'Row trigger of retained tables: stamps the expiry column on INSERT and UPDATE';
+
+-- Maintenance rewrites of the extension (protect_column, unprotect_column,
+-- reencrypt, through privacy._batch_update) keep each row's expiry: while on,
+-- the retention trigger stamps an updated row with the expiry it had.
+-- Executable by PUBLIC on purpose: those rewrites run with the caller's
+-- rights, and all it allows is to keep an existing expiry.
+CREATE OR REPLACE FUNCTION privacy._retention_keep_expiry(keep boolean) RETURNS boolean
+AS 'MODULE_PATHNAME', 'privacy_retention_keep_expiry_sql' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._retention_keep_expiry(boolean) IS
+  'While on, updates keep each row''s retention expiry (maintenance rewrites); returns the previous setting';
 
 CREATE OR REPLACE FUNCTION privacy._policy_write(tbl regclass, keep interval, since_column name,
                                       action text, expiry_column name)
@@ -100,47 +114,220 @@ $$;
 COMMENT ON FUNCTION privacy._policy_text(interval, name, text) IS
   'Human-readable form of a retention policy';
 
--- The condition (SQL text over the table's columns) of the rows of tbl under
--- an active legal hold: 'false' when none, 'true' when the whole table is held.
--- Condition matching the rows of tbl held for a subject by a subject-wide hold
--- (one with no table): nothing here; the subject module, which knows each
--- table's subject column, replaces this function.
-CREATE OR REPLACE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+-- Tables a hold placed on tbl reaches: tbl and, when tbl is in the subject
+-- graph (privacy._subject_graph), every table of the graph that references it
+-- through foreign keys, at any depth.  Table level only: the subject's rows in
+-- them are found by the graph walk of export and erasure.
+CREATE OR REPLACE FUNCTION privacy._hold_reach(tbl oid) RETURNS oid[]
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT NULL::pg_catalog.text $$;
-REVOKE ALL ON FUNCTION privacy._subject_holds_condition(regclass) FROM PUBLIC;
-COMMENT ON FUNCTION privacy._subject_holds_condition(regclass) IS
-  'SQL condition matching a table''s rows of subjects under a subject-wide legal hold, or NULL';
+AS $$
+DECLARE
+    tbls     oid[];
+    reach    oid[] := ARRAY[tbl];
+    frontier oid[] := ARRAY[tbl];
+BEGIN
+    SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
+    IF tbls IS NULL OR NOT tbl OPERATOR(pg_catalog.=) ANY (tbls) THEN
+        RETURN reach;
+    END IF;
+    WHILE pg_catalog.cardinality(frontier) OPERATOR(pg_catalog.>) 0 LOOP
+        frontier := ARRAY(SELECT DISTINCT e.child FROM privacy._subject_edges(tbls) e
+                           WHERE e.parent OPERATOR(pg_catalog.=) ANY (frontier)
+                             AND NOT e.child OPERATOR(pg_catalog.=) ANY (reach));
+        reach := reach OPERATOR(pg_catalog.||) frontier;
+    END LOOP;
+    RETURN reach;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._hold_reach(oid) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._hold_reach(oid) IS
+  'A table and the tables of the subject graph referencing it through foreign keys, at any depth';
 
-CREATE OR REPLACE FUNCTION privacy._held_condition(tbl regclass) RETURNS text
+-- The active holds covering rows of tbl, one row each: a hold on the table
+-- without a subject (cond: its predicate, or 'true' for the whole table), or
+-- a hold on a subject (cond NULL, subject set) placed on no table, on tbl, or
+-- on a table of the subject graph that tbl references through foreign keys
+-- or that references tbl (the tables identifying the subject stay with it).
+-- A hold on a subject and a table outside the subject graph holds that table.
+-- SECURITY DEFINER: it only reads privacy.legal_holds and the catalogs; the
+-- purge finds the subject's rows (the walk of export and erasure) and builds their
+-- condition (privacy._subject_hold_condition) itself.
+CREATE OR REPLACE FUNCTION privacy._holds_on(tbl regclass)
+RETURNS TABLE (hold_id int, reason text, subject text, cond text)
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    whole   boolean;
-    parts   text;
-    subject text := privacy._subject_holds_condition(tbl);
+    h        record;
+    in_graph boolean;
 BEGIN
-    SELECT pg_catalog.bool_or(h.predicate IS NULL),
-           pg_catalog.string_agg(pg_catalog.format('COALESCE((%s), false)', h.predicate), ' OR ' ORDER BY h.id)
-      INTO whole, parts
-      FROM privacy.active_holds h
-     WHERE h.tbl OPERATOR(pg_catalog.=) $1;
-    IF whole THEN
-        RETURN 'true';
-    END IF;
-    IF subject IS NOT NULL THEN
-        parts := COALESCE(parts OPERATOR(pg_catalog.||) ' OR ', '')
-                 OPERATOR(pg_catalog.||) pg_catalog.format('COALESCE((%s), false)', subject);
-    END IF;
-    RETURN COALESCE(parts, 'false');
+    in_graph := EXISTS (SELECT 1 FROM privacy._subject_graph() x WHERE x.relid OPERATOR(pg_catalog.=) $1::pg_catalog.oid);
+    FOR h IN SELECT a.* FROM privacy.active_holds a ORDER BY a.id LOOP
+        hold_id := h.id; reason := h.reason; subject := NULL; cond := NULL;
+        IF h.tbl OPERATOR(pg_catalog.=) $1 AND (h.predicate IS NOT NULL OR h.subject IS NULL OR NOT in_graph) THEN
+            cond := CASE WHEN h.predicate IS NULL THEN 'true'
+                         ELSE pg_catalog.format('COALESCE((%s), false)', h.predicate) END;
+            RETURN NEXT;
+        ELSIF h.subject IS NOT NULL AND h.predicate IS NULL AND in_graph
+              AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl))
+                   OR h.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach($1))) THEN
+            subject := h.subject;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
 END
 $$;
-COMMENT ON FUNCTION privacy._held_condition(regclass) IS
-  'SQL condition matching the rows of a table under an active legal hold';
-REVOKE ALL ON FUNCTION privacy._held_condition(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._holds_on(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._holds_on(regclass) IS
+  'Active legal holds covering rows of a table: whole-table and predicate holds with their condition, subject holds with their subject';
+
+-- SQL condition over tbl's columns matching a subject's rows of tbl, from the
+-- rows the graph walk of export and erasure found (privacy._subject_rows, run
+-- by the purge for the caller, each lookup as its table's owner),
+-- given as rows, {relid: [row identity, ...]}:
+-- on a registered table its subject column; on a table reached through
+-- foreign keys, the foreign-key values of the subject's rows in the tables it
+-- references.  Values, not row addresses: rows updated or added meanwhile are
+-- matched too.  Runs with the caller's rights (the purge: the table's owner).
+CREATE OR REPLACE FUNCTION privacy._subject_hold_condition(tbl regclass, subject text, rows jsonb) RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col   name;
+    tbls  oid[];
+    e     record;
+    keys  text[];
+    vals  jsonb[];
+    ids   text[];
+    types text[];
+    conds text[] := '{}';
+BEGIN
+    SELECT s.subject_column INTO col FROM privacy.subject_tables s
+     WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL;
+    IF FOUND THEN
+        -- a registered table: the subject column's values of the subject's
+        -- rows, in the column's type (its index serves the condition)
+        keys := privacy._keys_of(rows, $1::pg_catalog.oid);
+        IF pg_catalog.cardinality(keys) OPERATOR(pg_catalog.>) 0 THEN
+            EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(DISTINCT (p.%I)::pg_catalog.text) FROM %s p WHERE %s',
+                                      col, tbl, privacy._key_match('p', 1, 2))
+               INTO ids USING privacy._key_ctids(keys), keys;
+            RETURN pg_catalog.format('%I = ANY (%L::%s[])', col, ids::pg_catalog.text,
+                       (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                         WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) col));
+        END IF;
+        RETURN pg_catalog.format('(%I)::pg_catalog.text OPERATOR(pg_catalog.=) %L', col, subject);
+    END IF;
+    SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
+    FOR e IN SELECT * FROM privacy._subject_edges(tbls) x WHERE x.child OPERATOR(pg_catalog.=) $1::pg_catalog.oid LOOP
+        keys := privacy._keys_of(rows, e.parent);
+        CONTINUE WHEN pg_catalog.cardinality(keys) OPERATOR(pg_catalog.=) 0;
+        -- the referenced columns' values of the subject's rows in the parent
+        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(DISTINCT pg_catalog.jsonb_build_array(%s)) FROM %s p '
+                                  'WHERE %s AND NOT (ROW(%s) IS NULL)',
+                    (SELECT pg_catalog.string_agg(pg_catalog.format('(p.%I)::pg_catalog.text', x), ', ') FROM pg_catalog.unnest(e.parent_cols) x),
+                    e.parent::pg_catalog.regclass, privacy._key_match('p', 1, 2),
+                    (SELECT pg_catalog.string_agg(pg_catalog.format('p.%I', x), ', ') FROM pg_catalog.unnest(e.parent_cols) x))
+           INTO vals USING privacy._key_ctids(keys), keys;
+        CONTINUE WHEN vals IS NULL;
+        types := ARRAY(SELECT pg_catalog.format_type(a.atttypid, a.atttypmod)
+                         FROM pg_catalog.unnest(e.child_cols) WITH ORDINALITY c(n, i)
+                         JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) e.child
+                                                       AND a.attname OPERATOR(pg_catalog.=) c.n
+                        ORDER BY c.i);
+        IF pg_catalog.cardinality(e.child_cols) OPERATOR(pg_catalog.=) 1 THEN
+            conds := conds OPERATOR(pg_catalog.||) pg_catalog.format('%I = ANY (%L::%s[])', e.child_cols[1],
+                         (SELECT pg_catalog.array_agg(v OPERATOR(pg_catalog.->>) 0) FROM pg_catalog.unnest(vals) v)::pg_catalog.text,
+                         types[1]);
+        ELSE
+            conds := conds OPERATOR(pg_catalog.||) pg_catalog.format('(%s) IN (%s)',
+                         (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(x), ', ') FROM pg_catalog.unnest(e.child_cols) x),
+                         (SELECT pg_catalog.string_agg('(' OPERATOR(pg_catalog.||)
+                                     (SELECT pg_catalog.string_agg(pg_catalog.format('%L::%s', v OPERATOR(pg_catalog.->>) (i::int OPERATOR(pg_catalog.-) 1), types[i]), ', ')
+                                        FROM pg_catalog.generate_subscripts(types, 1) i)
+                                     OPERATOR(pg_catalog.||) ')', ', ')
+                            FROM pg_catalog.unnest(vals) v));
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(conds) OPERATOR(pg_catalog.=) 0 THEN
+        RETURN 'false';
+    END IF;
+    RETURN '(' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(conds, ' OR ') OPERATOR(pg_catalog.||) ')';
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_hold_condition(regclass, text, jsonb) IS
+  'SQL condition matching a subject''s rows of a table, from the rows the subject graph walk found';
+
+-- SQL condition true for the rows of tbl (written as outer_ref) that rows of
+-- other tables still reference through a foreign key: the purge keeps them
+-- (children are purged first, so what remains there is kept).
+CREATE OR REPLACE FUNCTION privacy._referenced_condition(tbl regclass, outer_ref text) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(pg_catalog.string_agg(pg_catalog.format(
+               'EXISTS (SELECT 1 FROM %s privacy_ref WHERE (%s) = (%s)%s)',
+               c.conrelid::pg_catalog.regclass,
+               (SELECT pg_catalog.string_agg(pg_catalog.format('privacy_ref.%I', a.attname), ', ' ORDER BY k.i)
+                  FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY k(n, i)
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid
+                                                AND a.attnum OPERATOR(pg_catalog.=) k.n),
+               (SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I', outer_ref, a.attname), ', ' ORDER BY k.i)
+                  FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY k(n, i)
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid
+                                                AND a.attnum OPERATOR(pg_catalog.=) k.n),
+               CASE WHEN c.conrelid OPERATOR(pg_catalog.=) c.confrelid
+                    THEN pg_catalog.format(' AND privacy_ref.ctid OPERATOR(pg_catalog.<>) %s.ctid', outer_ref) ELSE '' END),
+               ' OR ' ORDER BY c.oid), 'false')
+      FROM pg_catalog.pg_constraint c
+     WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND c.conparentid OPERATOR(pg_catalog.=) 0
+       AND c.confrelid OPERATOR(pg_catalog.=) $1
+$$;
+REVOKE ALL ON FUNCTION privacy._referenced_condition(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._referenced_condition(regclass, text) IS
+  'SQL condition matching the rows of a table that foreign keys of other rows still reference';
+
+-- Retained tables in purge order: a table after every retained table
+-- referencing it through a foreign key (their rows go first, so one run
+-- clears a chain); in a cycle, the table with the lowest oid first.
+CREATE OR REPLACE FUNCTION privacy._purge_order() RETURNS TABLE (tbl oid, ord int)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    remaining oid[];
+    pick      oid[];
+    n         int := 0;
+    t         oid;
+BEGIN
+    SELECT COALESCE(pg_catalog.array_agg(p.tbl::pg_catalog.oid ORDER BY p.tbl::pg_catalog.oid), '{}') INTO remaining
+      FROM privacy.retention_policies p;
+    WHILE pg_catalog.cardinality(remaining) OPERATOR(pg_catalog.>) 0 LOOP
+        pick := ARRAY(SELECT r FROM pg_catalog.unnest(remaining) r
+                       WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+                                          WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+                                            AND c.confrelid OPERATOR(pg_catalog.=) r
+                                            AND c.conrelid OPERATOR(pg_catalog.<>) r
+                                            AND c.conrelid OPERATOR(pg_catalog.=) ANY (remaining))
+                       ORDER BY r);
+        IF pg_catalog.cardinality(pick) OPERATOR(pg_catalog.=) 0 THEN
+            pick := remaining[1:1];
+        END IF;
+        FOREACH t IN ARRAY pick LOOP
+            n := n OPERATOR(pg_catalog.+) 1;
+            tbl := t; ord := n;
+            RETURN NEXT;
+        END LOOP;
+        remaining := ARRAY(SELECT r FROM pg_catalog.unnest(remaining) r WHERE NOT r OPERATOR(pg_catalog.=) ANY (pick) ORDER BY r);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION privacy._purge_order() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._purge_order() IS
+  'Retained tables in foreign-key order: referencing tables first, cycles broken by oid';
 
 -- Drop a table's retention trigger if it has one.
 CREATE OR REPLACE FUNCTION privacy._drop_retention_trigger(tbl regclass) RETURNS void
@@ -148,6 +335,10 @@ LANGUAGE plpgsql STRICT VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF privacy._citus_kind(tbl) IS NOT NULL THEN
+        -- the retention trigger only reads its own row: safe on every shard
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl AND t.tgparentid OPERATOR(pg_catalog.=) 0
                   AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_retention') THEN
@@ -157,26 +348,36 @@ END
 $$;
 COMMENT ON FUNCTION privacy._drop_retention_trigger(regclass) IS 'Drops a table''s retention trigger if it has one';
 
-CREATE OR REPLACE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
-                                      action text DEFAULT 'delete', expiry_column name DEFAULT 'expires_at')
-RETURNS int
+-- Checks, registry row, expiry column and its index of a retention policy
+-- about to be set; returns the previous policy (NULLs when there was none).
+-- The rows are re-stamped by set_retention (one transaction) or
+-- set_retention_online (batches).
+CREATE OR REPLACE FUNCTION privacy._retention_setup(tbl regclass, keep interval, since_column name,
+                                                   action text, expiry_column name)
+RETURNS privacy.retention_policies
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     kind     "char";
     typ      oid;
-    old      record;
-    n        bigint := 0;
+    old      privacy.retention_policies;
     expiry   text := pg_catalog.quote_ident(expiry_column);
-    since    text := pg_catalog.quote_ident(since_column);
     attnum   int2;
-    leaf     regclass;
+    citus    text;
 BEGIN
     SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     IF kind IS NULL OR kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'cannot set a retention policy on "%"', tbl
             USING ERRCODE = 'wrong_object_type', DETAIL = 'Only tables can have a retention policy.';
+    END IF;
+    citus := privacy._citus_kind(tbl);
+    PERFORM privacy._citus_refuse(tbl, 'privacy.set_retention',
+        'Delete expired rows with DELETE ... WHERE <time column> < now() - <period>, which Citus runs on every placement.',
+        ARRAY['reference', 'citus local']);
+    IF action OPERATOR(pg_catalog.=) 'anonymize' THEN
+        PERFORM privacy._citus_refuse(tbl, 'Retention with action ''anonymize''',
+            'Use action ''delete'', or anonymize expired rows with an UPDATE of your own.');
     END IF;
     IF keep IS NULL OR keep OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
         RAISE EXCEPTION 'retention period must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -207,6 +408,11 @@ BEGIN
     END IF;
 
     SELECT * INTO old FROM privacy.retention_policies p WHERE p.tbl OPERATOR(pg_catalog.=) $1;
+    IF citus IS NOT NULL AND since_column IS NULL AND old.tbl IS NOT NULL AND old.since_column IS NULL
+       AND old.keep OPERATOR(pg_catalog.<>) keep THEN
+        PERFORM privacy._citus_refuse(tbl, 'Changing the period of a ''latest write'' retention policy',
+            'Drop the policy and set it again (expiries then count from now), or use a since column.');
+    END IF;
     -- the registry first: it also checks that the caller owns the table
     PERFORM privacy._policy_write(tbl, keep, since_column, action, expiry_column);
 
@@ -226,12 +432,52 @@ BEGIN
                       AND i.indkey[0] OPERATOR(pg_catalog.=) attnum AND i.indpred IS NULL) THEN
         EXECUTE pg_catalog.format('CREATE INDEX ON %s (%s)', tbl, expiry);
     END IF;
+    RETURN old;
+END
+$$;
+COMMENT ON FUNCTION privacy._retention_setup(regclass, interval, name, text, name) IS
+  'Checks and records a retention policy, adds and indexes its expiry column; returns the previous policy';
 
+-- The retention trigger of a table, for its current policy.
+CREATE OR REPLACE FUNCTION privacy._retention_create_trigger(tbl regclass, keep interval, since_column name,
+                                                            expiry_column name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format('CREATE TRIGGER zz_privacy_retention BEFORE INSERT OR UPDATE ON %s '
+                              'FOR EACH ROW EXECUTE FUNCTION privacy._retention_trigger(%L, %L%s)',
+                              tbl, expiry_column, keep,
+                              CASE WHEN since_column IS NULL THEN '' ELSE pg_catalog.format(', %L', since_column) END);
+END
+$$;
+COMMENT ON FUNCTION privacy._retention_create_trigger(regclass, interval, name, name) IS
+  'Creates a table''s retention trigger (expiry stamped on INSERT and UPDATE)';
+
+CREATE OR REPLACE FUNCTION privacy.set_retention(tbl regclass, keep interval, since_column name DEFAULT NULL,
+                                      action text DEFAULT 'delete', expiry_column name DEFAULT 'expires_at')
+RETURNS int
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind     "char";
+    old      privacy.retention_policies;
+    n        bigint := 0;
+    expiry   text := pg_catalog.quote_ident(expiry_column);
+    since    text := pg_catalog.quote_ident(since_column);
+    leaf     regclass;
+    citus    text := privacy._citus_kind(tbl);
+BEGIN
+    old := privacy._retention_setup(tbl, keep, since_column, action, expiry_column);
+    SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
     PERFORM privacy._drop_retention_trigger(tbl);
     -- re-stamp existing rows (anonymized rows, stamped infinity, stay kept),
-    -- partition by partition: ctids are unique within one table only
-    FOR leaf IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf
-                UNION ALL SELECT tbl WHERE kind OPERATOR(pg_catalog.=) 'r' LOOP
+    -- partition by partition: ctids are unique within one table only (on
+    -- Citus: below, through the trigger)
+    FOR leaf IN SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t WHERE t.isleaf AND citus IS NULL
+                UNION ALL SELECT tbl WHERE kind OPERATOR(pg_catalog.=) 'r' AND citus IS NULL LOOP
         IF since_column IS NOT NULL THEN
             n := n OPERATOR(pg_catalog.+) privacy._batch_update(leaf,
                      pg_catalog.format('%s = %s OPERATOR(pg_catalog.+) %L::pg_catalog.interval', expiry, since, keep),
@@ -257,10 +503,16 @@ BEGIN
                      pg_catalog.format('%1$s IS NULL OR %1$s OPERATOR(pg_catalog.<>) ''infinity''', expiry), 10000);
         END IF;
     END LOOP;
-    EXECUTE pg_catalog.format('CREATE TRIGGER zz_privacy_retention BEFORE INSERT OR UPDATE ON %s '
-                              'FOR EACH ROW EXECUTE FUNCTION privacy._retention_trigger(%L, %L%s)',
-                              tbl, expiry_column, keep,
-                              CASE WHEN since_column IS NULL THEN '' ELSE pg_catalog.format(', %L', since_column) END);
+    PERFORM privacy._retention_create_trigger(tbl, keep, since_column, expiry_column);
+    IF citus IS NOT NULL THEN
+        -- Citus distributed table: the trigger stamps each row of every shard
+        -- it updates; one UPDATE that Citus pushes down (no column-fed
+        -- expression, which it would refuse)
+        EXECUTE pg_catalog.format('UPDATE %s SET %2$s = %2$s WHERE %2$s IS NULL%3$s', tbl, expiry,
+                    CASE WHEN since_column IS NOT NULL OR old.tbl IS NULL
+                         THEN pg_catalog.format(' OR %s OPERATOR(pg_catalog.<>) ''infinity''', expiry) ELSE '' END);
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
     RETURN n::int;
 END
 $$;
@@ -334,16 +586,18 @@ COMMENT ON VIEW privacy.purge_status IS
 
 CREATE OR REPLACE FUNCTION privacy._retention_counts(tbl regclass, expiry_column name,
                                           OUT rows_total bigint, OUT rows_expired bigint,
-                                          OUT rows_held bigint, OUT oldest_expired timestamptz)
-AS 'MODULE_PATHNAME', 'privacy_retention_counts' LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
+                                          OUT rows_held bigint, OUT oldest_expired timestamptz,
+                                          OUT rows_kept bigint, OUT held_by jsonb)
+AS 'MODULE_PATHNAME', 'privacy_retention_counts' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._retention_counts(regclass, name) IS
-  'Rows, expired rows, held rows and oldest expiry of a retained table, counted as its owner (hold predicates are the owner''s SQL)';
+  'Rows, expired rows, held rows, oldest expiry, expired rows kept because still referenced, and rows per hold of a table, counted as its owner (hold predicates are the owner''s SQL)';
 REVOKE ALL ON FUNCTION privacy._retention_counts(regclass, name) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION privacy.retention_report()
 RETURNS TABLE(tbl regclass, policy text, expiry_column name, rows_total bigint, rows_expired bigint,
-              rows_held bigint, oldest_expired timestamptz, last_purge timestamptz)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+              rows_held bigint, oldest_expired timestamptz, last_purge timestamptz,
+              rows_kept bigint, held_by jsonb)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -354,8 +608,8 @@ BEGIN
         policy := privacy._policy_text(p.keep, p.since_column, p.action);
         expiry_column := p.expiry_column;
         -- counted as the table's owner: hold predicates are the owner's SQL
-        SELECT c.rows_total, c.rows_expired, c.rows_held, c.oldest_expired
-          INTO rows_total, rows_expired, rows_held, oldest_expired
+        SELECT c.rows_total, c.rows_expired, c.rows_held, c.oldest_expired, c.rows_kept, c.held_by
+          INTO rows_total, rows_expired, rows_held, oldest_expired, rows_kept, held_by
           FROM privacy._retention_counts(p.tbl, p.expiry_column) c;
         SELECT pg_catalog.max(d.at) INTO last_purge FROM privacy.deletion_log d
          WHERE d.relid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid AND d.error IS NULL;
@@ -364,8 +618,37 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION privacy.retention_report() IS
-  'Per retained table: policy, rows, rows expired but not yet purged, rows held, oldest expired row, last purge';
+  'Per retained table: policy, rows, rows expired but not yet purged, rows held (held_by: rows per legal hold), oldest expired row, last purge, expired rows kept because rows that stay reference them';
 REVOKE ALL ON FUNCTION privacy.retention_report() FROM PUBLIC;
+
+-- Rows each active hold covers, per table: the tables with a retention policy
+-- or in the subject graph, and the tables holds name.  Counting walks the
+-- subject graph for every subject hold, so it is a function, not a column of
+-- privacy.active_holds.
+CREATE OR REPLACE FUNCTION privacy.hold_coverage()
+RETURNS TABLE(hold_id int, reason text, tbl regclass, rows bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t oid;
+BEGIN
+    FOR t IN SELECT DISTINCT x.t FROM (
+                 SELECT p.tbl::pg_catalog.oid AS t FROM privacy.retention_policies p
+                 UNION SELECT g.relid FROM privacy._subject_graph() g
+                 UNION SELECT h.tbl::pg_catalog.oid FROM privacy.active_holds h WHERE h.tbl IS NOT NULL) x
+             WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) x.t)
+             ORDER BY x.t LOOP
+        RETURN QUERY
+            SELECT (e OPERATOR(pg_catalog.->>) 'hold_id')::int, e OPERATOR(pg_catalog.->>) 'reason', t::pg_catalog.regclass,
+                   (e OPERATOR(pg_catalog.->>) 'rows')::bigint
+              FROM pg_catalog.jsonb_array_elements((SELECT c.held_by FROM privacy._retention_counts(t::pg_catalog.regclass, NULL) c)) e;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION privacy.hold_coverage() IS
+  'Rows each active legal hold covers, per table (counted as each table''s owner; the caller needs SELECT on the tables)';
+REVOKE ALL ON FUNCTION privacy.hold_coverage() FROM PUBLIC;
 
 -- Dropped tables leave the policy registry; their holds are released.
 CREATE OR REPLACE FUNCTION privacy._retention_on_sql_drop() RETURNS event_trigger
@@ -401,4 +684,11 @@ GRANT EXECUTE ON FUNCTION privacy._retention_trigger() TO PUBLIC;
 -- are invoker-rights DDL or pure text.
 GRANT EXECUTE ON FUNCTION privacy._policy_write(regclass, interval, name, text, name),
     privacy._policy_remove(regclass), privacy._policy_text(interval, name, text),
-    privacy._drop_retention_trigger(regclass), privacy._masking_assignments(regclass) TO PUBLIC;
+    privacy._drop_retention_trigger(regclass), privacy._masking_assignments(regclass),
+    privacy._retention_setup(regclass, interval, name, text, name),
+    privacy._retention_create_trigger(regclass, interval, name, name) TO PUBLIC;
+-- PUBLIC: the purge runs it as each table's owner (invoker rights: it reads, with the owner's own
+-- rights, the rows given to it, and returns SQL text); _retention_keep_expiry is called by
+-- _batch_update with the rewriting owner's rights and only keeps each row's existing expiry.
+GRANT EXECUTE ON FUNCTION privacy._subject_hold_condition(regclass, text, jsonb),
+    privacy._retention_keep_expiry(boolean) TO PUBLIC;

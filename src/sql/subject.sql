@@ -409,7 +409,9 @@ REVOKE ALL ON FUNCTION privacy._subject_mask_rules(oid) FROM PUBLIC;
 -- reasons.  It reads retention's privacy.legal_holds when that is installed: a
 -- hold in force on the table (or on no table) for this subject, or for no
 -- subject (a whole-table hold, or one on rows matching a predicate, taken as
--- covering the subject's rows too).  Called as the extension owner.
+-- covering the subject's rows too); a hold on the subject placed on a table
+-- also covers the tables referencing it and those it references, which
+-- identify the subject (privacy._hold_reach).  Called as the extension owner.
 CREATE OR REPLACE FUNCTION privacy._subject_held(tbl regclass, subject text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -422,8 +424,10 @@ BEGIN
     END IF;
     EXECUTE 'SELECT pg_catalog.string_agg(h.reason, ''; '' ORDER BY h.id) FROM privacy.legal_holds h '
             'WHERE h.released_at IS NULL AND (h.until IS NULL OR h.until OPERATOR(pg_catalog.>) pg_catalog.now()) '
-            'AND (h.tbl IS NULL OR h.tbl OPERATOR(pg_catalog.=) $1) '
-            'AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)'
+            'AND ((h.tbl OPERATOR(pg_catalog.=) $1 AND (h.subject IS NULL OR h.subject OPERATOR(pg_catalog.=) $2)) '
+            '  OR (h.subject OPERATOR(pg_catalog.=) $2 AND h.predicate IS NULL '
+            '      AND (h.tbl IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach(h.tbl)) '
+            '           OR h.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (privacy._hold_reach($1)))))'
        INTO reason USING tbl, subject;
     RETURN reason;
 END
@@ -602,9 +606,10 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT COALESCE((SELECT c.granted FROM privacy.consents c
-                      WHERE c.subject OPERATOR(pg_catalog.=) $1 AND c.purpose OPERATOR(pg_catalog.=) $2
-                      ORDER BY c.id DESC LIMIT 1), false)
+    SELECT CASE WHEN privacy._citus_worker() THEN privacy._citus_coordinator_only('privacy.has_consent')::boolean
+           ELSE COALESCE((SELECT c.granted FROM privacy.consents c
+                           WHERE c.subject OPERATOR(pg_catalog.=) $1 AND c.purpose OPERATOR(pg_catalog.=) $2
+                           ORDER BY c.id DESC LIMIT 1), false) END
 $$;
 COMMENT ON FUNCTION privacy.has_consent(text, text) IS
   'Whether the subject''s latest consent record for the purpose grants it; no record means no consent';
@@ -669,7 +674,8 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1)
+    SELECT CASE WHEN privacy._citus_worker() THEN privacy._citus_coordinator_only('privacy.is_restricted')::boolean
+           ELSE EXISTS (SELECT 1 FROM privacy.restrictions r WHERE r.subject OPERATOR(pg_catalog.=) $1) END
 $$;
 COMMENT ON FUNCTION privacy.is_restricted(text) IS 'Whether processing of the subject''s data is restricted';
 REVOKE ALL ON FUNCTION privacy.is_restricted(text) FROM PUBLIC;
@@ -788,6 +794,11 @@ DECLARE
 BEGIN
     SELECT pg_catalog.array_agg(x.relid), pg_catalog.array_agg(x.relid) FILTER (WHERE x.subject_column IS NOT NULL)
       INTO tbls, roots FROM privacy._subject_graph() x;
+    -- Citus: rows are identified by physical address here, which repeats across shards
+    PERFORM privacy._citus_refuse(r, 'Export and erasure of data subjects',
+        'Query and delete the subject''s rows directly (Citus routes WHERE <subject column> = ... to its shard), '
+        'and destroy the subject''s key with privacy.destroy_key(privacy.subject_key_name(subject)).')
+       FROM pg_catalog.unnest(tbls) r;
     queue := '{}';
     FOR g IN SELECT x.relid, x.subject_column FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL LOOP
         BEGIN
@@ -1504,22 +1515,6 @@ REVOKE ALL ON FUNCTION privacy._subject_tables_changed() FROM PUBLIC;
 CREATE OR REPLACE TRIGGER subject_tables_changed
     AFTER INSERT OR UPDATE OR DELETE ON privacy.subject_tables
     FOR EACH ROW EXECUTE FUNCTION privacy._subject_tables_changed();
-
--- ---------------------------------------------------------------- subject-wide legal holds
-
--- Rows of a registered table (with a subject column) whose subject is under a
--- subject-wide hold: the purge and the retention report leave them alone.
-CREATE OR REPLACE FUNCTION privacy._subject_holds_condition(tbl regclass) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('(%I)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.text[])',
-                             s.subject_column, pg_catalog.array_agg(DISTINCT h.subject))
-      FROM privacy.subject_tables s, privacy.active_holds h
-     WHERE s.tbl OPERATOR(pg_catalog.=) $1 AND s.subject_column IS NOT NULL
-       AND h.tbl IS NULL AND h.subject IS NOT NULL
-     GROUP BY s.subject_column
-$$;
 
 -- Internal functions of this module executable by PUBLIC (the default, kept on
 -- purpose), each for the reason given; the others are REVOKEd from PUBLIC above.

@@ -20,12 +20,14 @@ CREATE OR REPLACE FUNCTION privacy.tokenize(value pg_catalog.text,
 COMMENT ON FUNCTION privacy.tokenize(pg_catalog.text, pg_catalog.text) IS
   'Format-preserving token: FF1 (NIST SP 800-38G, AES-256) over the ASCII digits, other characters kept; at least 6 digits';
 
--- VOLATILE and PARALLEL UNSAFE: it writes an audit row (once per statement).
+-- STABLE PARALLEL SAFE like decrypt: detokenized values are counted and one
+-- audit row per statement and key is written at the end of the statement
+-- (parallel workers hand their counts to the leader; src/audit.c).
 CREATE OR REPLACE FUNCTION privacy.detokenize(token pg_catalog.text,
                                    key_name pg_catalog.text DEFAULT 'token')
     RETURNS pg_catalog.text
     AS 'MODULE_PATHNAME', 'privacy_detokenize'
-    LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+    LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.detokenize(pg_catalog.text, pg_catalog.text) IS
   'Original value of a token made by privacy.tokenize; audited once per statement; not executable by PUBLIC';
 REVOKE ALL ON FUNCTION privacy.detokenize(pg_catalog.text, pg_catalog.text) FROM PUBLIC;

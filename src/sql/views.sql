@@ -271,6 +271,11 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF expr IS NOT NULL THEN   -- removing a rule stays possible
+        PERFORM privacy._citus_refuse(tbl, 'privacy.mask_column',
+            'Masked roles would need SELECT on the table for Citus''s shard queries and could read it on a worker: '
+            'give such roles a view or a copy with privacy.pseudonymize()/mask_*() applied instead.');
+    END IF;
     EXECUTE pg_catalog.format('SECURITY LABEL FOR privacy ON COLUMN %s.%I IS %L', tbl, col,
                               CASE WHEN expr IS NOT NULL THEN 'MASKED WITH FUNCTION ' OPERATOR(pg_catalog.||) expr END);
 END

@@ -2,7 +2,8 @@
 # The purge worker in the make test cluster (test/cluster.conf: every second in
 # privacy_tap): expired rows disappear within 10 seconds, purge_status shows
 # the runs, a broken table and a table dropped mid-run are logged while the
-# worker carries on, and a configuration reload is obeyed.
+# worker carries on, a legal hold keeps a subject's rows across foreign keys,
+# and a configuration reload is obeyed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
@@ -84,6 +85,34 @@ q "INSERT INTO rw_items VALUES (1000, now() - interval '5 days')" >/dev/null
 ok "and the worker carries on" wait_for 10 "SELECT count(*) = 0 FROM rw_items WHERE id = 1000"
 is "the slow table was purged too" "$(q "SELECT count(*) FROM rw_slow")" "0"
 is "no worker crashed" "$(new_log | grep -c -E 'privacy purge (worker|launcher).*(terminated by signal|exited with exit code [^0])')" "0"
+
+# a legal hold stops the worker, two foreign keys away from the subject
+psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<'SQL'
+CREATE TABLE rw_subscribers (id int PRIMARY KEY, phone text NOT NULL);
+CREATE INDEX ON rw_subscribers (phone);
+CREATE TABLE rw_messages (id int PRIMARY KEY, subscriber_id int NOT NULL REFERENCES rw_subscribers, sent_at timestamptz);
+CREATE INDEX ON rw_messages (subscriber_id);
+CREATE TABLE rw_events (id int PRIMARY KEY, message_id int NOT NULL REFERENCES rw_messages, at timestamptz);
+CREATE INDEX ON rw_events (message_id);
+SELECT privacy.register_subject_table('rw_subscribers', 'phone');
+SELECT privacy.place_hold('worker test', subject => 'held');
+INSERT INTO rw_subscribers VALUES (1, 'held'), (2, 'free');
+INSERT INTO rw_messages VALUES (10, 1, now() - interval '2 days'), (20, 2, now() - interval '2 days');
+INSERT INTO rw_events VALUES (100, 10, now() - interval '2 days'), (200, 20, now() - interval '2 days');
+SELECT privacy.set_retention('rw_events', '1 day', 'at');
+SELECT privacy.set_retention('rw_messages', '1 day', 'sent_at');
+SQL
+ok "the worker purges the expired rows of the subject not held" \
+   wait_for 10 "SELECT NOT EXISTS (SELECT 1 FROM rw_messages WHERE id = 20) AND NOT EXISTS (SELECT 1 FROM rw_events WHERE id = 200)"
+sleep 2
+is "and keeps the held subject's message and event" \
+   "$(q "SELECT (SELECT count(*) FROM rw_messages WHERE id = 10) + (SELECT count(*) FROM rw_events WHERE id = 100)")" "2"
+is "with no failure logged" \
+   "$(q "SELECT count(*) FROM privacy.deletion_log WHERE table_name IN ('public.rw_messages', 'public.rw_events') AND error IS NOT NULL")" "0"
+q "SELECT privacy.release_hold(id) FROM privacy.legal_holds WHERE reason = 'worker test' AND released_at IS NULL" >/dev/null
+ok "released, the worker purges them too" \
+   wait_for 10 "SELECT NOT EXISTS (SELECT 1 FROM rw_messages) AND NOT EXISTS (SELECT 1 FROM rw_events)"
+q "DROP TABLE rw_events, rw_messages, rw_subscribers" >/dev/null
 
 # configuration reload: with no database to purge, nothing is purged
 q "ALTER SYSTEM SET privacy.purge_databases = ''" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null

@@ -26,3 +26,16 @@ DROP FUNCTION IF EXISTS privacy.erase_subject(text, text, int);
 DROP FUNCTION IF EXISTS privacy._finish_erasure(text, jsonb, text);
 DROP FUNCTION IF EXISTS privacy._erase_subject_rows(oid, text, text[], text);
 DROP FUNCTION IF EXISTS privacy.grant_subject_rights(regrole);
+
+-- Legal holds across foreign keys: the hold condition is built per hold
+-- (privacy._holds_on, privacy._subject_hold_condition); the report gains
+-- rows_kept and held_by.
+DROP FUNCTION IF EXISTS privacy._held_condition(regclass);
+DROP FUNCTION IF EXISTS privacy._subject_holds_condition(regclass);
+DROP FUNCTION IF EXISTS privacy._subject_hold_condition(regclass, text);
+DROP FUNCTION IF EXISTS privacy.retention_report();
+DROP FUNCTION IF EXISTS privacy._retention_counts(regclass, name);
+
+-- protected_value's col argument is text in 0.2.0 (a name argument gave the
+-- result collation "C", so lookups never matched the column's index).
+DROP FUNCTION IF EXISTS privacy.protected_value(regclass, name, text);
