@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"

@@ -25,6 +25,8 @@
  */
 #include "postgres.h"
 
+#include "compat.h"
+
 #include <ctype.h>
 
 #include "fmgr.h"

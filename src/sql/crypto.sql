@@ -16,10 +16,10 @@ COMMENT ON FUNCTION privacy.encrypt(text, text, text) IS
 
 CREATE OR REPLACE FUNCTION privacy.encrypt_deterministic(data bytea, key_name text DEFAULT 'deterministic', context text DEFAULT NULL)
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'privacy_encrypt_deterministic' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'privacy_encrypt_deterministic' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION privacy.encrypt_deterministic(data text, key_name text DEFAULT 'deterministic', context text DEFAULT NULL)
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'privacy_encrypt_deterministic' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'privacy_encrypt_deterministic' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.encrypt_deterministic(bytea, text, text) IS
   'AES-256-SIV: equal input and context give equal output (equality lookups, unique indexes); decrypt with privacy.decrypt';
 COMMENT ON FUNCTION privacy.encrypt_deterministic(text, text, text) IS

@@ -39,6 +39,8 @@ COMMENT ON VIEW privacy.key_ring IS 'Key versions and their status, without key 
 CREATE OR REPLACE FUNCTION privacy._keys_changed() RETURNS trigger
 AS 'MODULE_PATHNAME', 'privacy_keys_changed' LANGUAGE C;
 REVOKE ALL ON FUNCTION privacy._keys_changed() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._keys_changed() IS
+  'Trigger of privacy.keys: every backend drops its key cache after a change of the key ring';
 CREATE OR REPLACE TRIGGER keys_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.keys
     FOR EACH STATEMENT EXECUTE FUNCTION privacy._keys_changed();
@@ -61,6 +63,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._keys_restore() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._keys_restore() IS
+  'Trigger of privacy.keys: a restored key row replaces the untouched default key made by CREATE EXTENSION';
 CREATE OR REPLACE TRIGGER keys_restore
     BEFORE INSERT ON privacy.keys
     FOR EACH ROW WHEN (NEW.origin = 'extension')

@@ -140,6 +140,8 @@ BEGIN
     RETURN acl;
 END
 $$;
+COMMENT ON FUNCTION privacy._drop_decrypted_view(regclass) IS
+  'Drops a table''s _decrypted view if it exists; returns its privileges';
 
 -- Drop a table's protection trigger if it has one.
 CREATE OR REPLACE FUNCTION privacy._drop_protect_trigger(tbl regclass) RETURNS void
@@ -154,6 +156,8 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION privacy._drop_protect_trigger(regclass) IS
+  'Drops a table''s protection trigger if it has one';
 
 -- Recreate a table's protection trigger and _decrypted view from the registry,
 -- giving the view the privileges in acl.
@@ -213,6 +217,8 @@ BEGIN
     PERFORM privacy._registry_set_view(tbl, vname::pg_catalog.regclass);
 END
 $$;
+COMMENT ON FUNCTION privacy._rebuild_protection(regclass, aclitem[]) IS
+  'Recreates a table''s protection trigger and _decrypted view from the registry, with the given view privileges';
 
 -- Checks, registry row, trigger and _decrypted view of a column about to be
 -- protected; returns its context.  The rows themselves are converted by
@@ -345,12 +351,12 @@ REVOKE ALL ON FUNCTION privacy.reencrypt(regclass, name, int, text) FROM PUBLIC;
 
 -- Keep the registry in step with DDL.  Dropped tables leave the registry;
 -- dropping or renaming a protected column is refused (unprotect it first); a
--- renamed table's _decrypted view follows the new name.  These run as the
--- extension owner, so they only ever touch rows of the objects the command
--- itself dropped or altered, and build no SQL from registry text.
-CREATE OR REPLACE FUNCTION privacy._on_sql_drop() RETURNS event_trigger
+-- renamed table's _decrypted view follows the new name.  Called by the event
+-- triggers of events.sql, which run as the extension owner, so they only ever
+-- touch rows of the objects the command itself dropped or altered, and build
+-- no SQL from registry text.
+CREATE OR REPLACE FUNCTION privacy._protect_on_sql_drop() RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -385,18 +391,20 @@ BEGIN
        AND d.objid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid;
 END
 $$;
-REVOKE ALL ON FUNCTION privacy._on_sql_drop() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS privacy_sql_drop;
-CREATE EVENT TRIGGER privacy_sql_drop ON sql_drop EXECUTE FUNCTION privacy._on_sql_drop();
+REVOKE ALL ON FUNCTION privacy._protect_on_sql_drop() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._protect_on_sql_drop() IS
+  'sql_drop handler of the protect module (called by privacy._on_sql_drop): refuses dropping a protected column, forgets dropped tables and views';
 
-CREATE OR REPLACE FUNCTION privacy._on_ddl_end() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._protect_on_ddl_end(tag text) RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
 BEGIN
+    IF tag OPERATOR(pg_catalog.<>) 'ALTER TABLE' THEN
+        RETURN;
+    END IF;
     FOR r IN
         SELECT DISTINCT p.tbl::pg_catalog.oid AS relid, p.col, p.view::pg_catalog.oid AS view,
                EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
@@ -419,10 +427,9 @@ BEGIN
     END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION privacy._on_ddl_end() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS privacy_ddl_end;
-CREATE EVENT TRIGGER privacy_ddl_end ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION privacy._on_ddl_end();
+REVOKE ALL ON FUNCTION privacy._protect_on_ddl_end(text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._protect_on_ddl_end(text) IS
+  'ddl_command_end handler of the protect module (called by privacy._on_ddl_end): refuses renaming a protected column, renames a renamed table''s _decrypted view';
 
 -- Give a table's _decrypted view the table's current name, if that is free:
 -- only a view whose rule reads the table and that the table's owner owns,

@@ -105,7 +105,7 @@ COMMENT ON FUNCTION privacy._policy_remove(regclass) IS
 
 -- The text of a policy, as written to the deletion log and the report.
 CREATE OR REPLACE FUNCTION privacy._policy_text(keep interval, since_column name, action text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT pg_catalog.format('keep %s after %s, then %s', keep,
@@ -651,9 +651,8 @@ COMMENT ON FUNCTION privacy.hold_coverage() IS
 REVOKE ALL ON FUNCTION privacy.hold_coverage() FROM PUBLIC;
 
 -- Dropped tables leave the policy registry; their holds are released.
-CREATE OR REPLACE FUNCTION privacy._retention_on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._retention_on_sql_drop() RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -671,10 +670,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION privacy._retention_on_sql_drop() FROM PUBLIC;
 COMMENT ON FUNCTION privacy._retention_on_sql_drop() IS
-  'Event trigger: forgets the retention policy of dropped tables and releases their holds';
-DROP EVENT TRIGGER IF EXISTS privacy_retention_sql_drop;
-CREATE EVENT TRIGGER privacy_retention_sql_drop ON sql_drop
-    EXECUTE FUNCTION privacy._retention_on_sql_drop();
+  'sql_drop handler of the retention module (called by privacy._on_sql_drop): forgets the retention policy of dropped tables and releases their holds';
 
 -- Internal functions executable by PUBLIC (the default, kept on purpose), each for the reason given.
 -- PUBLIC: the trigger function set_retention_policy installs as the table's owner (CREATE TRIGGER needs EXECUTE).

@@ -470,9 +470,8 @@ COMMENT ON VIEW privacy.data_map IS
   'Record of processing: per column of every table holding subjects'' data, categories, purpose, retention, recipients, protection';
 
 -- Forget registry rows of dropped tables.
-CREATE OR REPLACE FUNCTION privacy._subject_on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._subject_on_sql_drop() RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -488,10 +487,9 @@ BEGIN
        AND d.objid OPERATOR(pg_catalog.=) r.tbl::pg_catalog.oid;
 END
 $$;
-COMMENT ON FUNCTION privacy._subject_on_sql_drop() IS 'Removes dropped tables from the subject registry';
+COMMENT ON FUNCTION privacy._subject_on_sql_drop() IS
+  'sql_drop handler of the subject module (called by privacy._on_sql_drop): removes dropped tables from the subject registry';
 REVOKE ALL ON FUNCTION privacy._subject_on_sql_drop() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS privacy_subject_sql_drop;
-CREATE EVENT TRIGGER privacy_subject_sql_drop ON sql_drop EXECUTE FUNCTION privacy._subject_on_sql_drop();
 
 -- ---------------------------------------------------------------- requests
 
@@ -1512,6 +1510,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._subject_tables_changed() FROM PUBLIC;
+COMMENT ON FUNCTION privacy._subject_tables_changed() IS
+  'Trigger of privacy.subject_tables: rebuilds the masked views whose row filter (restricted subjects) a registration changes';
 CREATE OR REPLACE TRIGGER subject_tables_changed
     AFTER INSERT OR UPDATE OR DELETE ON privacy.subject_tables
     FOR EACH ROW EXECUTE FUNCTION privacy._subject_tables_changed();

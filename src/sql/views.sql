@@ -285,13 +285,12 @@ COMMENT ON FUNCTION privacy.mask_column(regclass, name, text) IS
 
 -- Keep the masked schema in step with DDL: labels set, tables and columns
 -- renamed, added, retyped or dropped.
-CREATE OR REPLACE FUNCTION privacy._views_on_ddl_end() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._views_on_ddl_end(tag text) RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF tg_tag OPERATOR(pg_catalog.=) 'SECURITY LABEL'
+    IF tag OPERATOR(pg_catalog.=) 'SECURITY LABEL'
        OR EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger_ddl_commands() d
                    JOIN pg_catalog.pg_seclabel s ON s.objoid OPERATOR(pg_catalog.=) d.objid
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -301,14 +300,12 @@ BEGIN
     END IF;
 END
 $$;
-REVOKE ALL ON FUNCTION privacy._views_on_ddl_end() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS privacy_views_ddl_end;
-CREATE EVENT TRIGGER privacy_views_ddl_end ON ddl_command_end
-    WHEN TAG IN ('SECURITY LABEL', 'ALTER TABLE') EXECUTE FUNCTION privacy._views_on_ddl_end();
+REVOKE ALL ON FUNCTION privacy._views_on_ddl_end(text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._views_on_ddl_end(text) IS
+  'ddl_command_end handler of the views module (called by privacy._on_ddl_end): rebuilds the masked views after a label or a labelled table changes';
 
-CREATE OR REPLACE FUNCTION privacy._views_on_sql_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION privacy._views_on_sql_drop() RETURNS void
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -323,9 +320,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION privacy._views_on_sql_drop() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS privacy_views_sql_drop;
-CREATE EVENT TRIGGER privacy_views_sql_drop ON sql_drop
-    EXECUTE FUNCTION privacy._views_on_sql_drop();
+COMMENT ON FUNCTION privacy._views_on_sql_drop() IS
+  'sql_drop handler of the views module (called by privacy._on_sql_drop): rebuilds the masked views after a labelled table or column is dropped';
 
 -- Masked views made by 0.1.0 read their tables with their owner's rights:
 -- bring them to security_invoker, and give masked roles what the views' row

@@ -39,3 +39,15 @@ DROP FUNCTION IF EXISTS privacy._retention_counts(regclass, name);
 -- protected_value's col argument is text in 0.2.0 (a name argument gave the
 -- result collation "C", so lookups never matched the column's index).
 DROP FUNCTION IF EXISTS privacy.protected_value(regclass, name, text);
+
+-- One event trigger per event (events.sql) dispatching to the modules'
+-- handlers, which become plain functions: the per-module event triggers and
+-- the old event-trigger forms of the handlers go.
+DROP EVENT TRIGGER IF EXISTS privacy_retention_sql_drop;
+DROP EVENT TRIGGER IF EXISTS privacy_subject_sql_drop;
+DROP EVENT TRIGGER IF EXISTS privacy_views_sql_drop;
+DROP EVENT TRIGGER IF EXISTS privacy_views_ddl_end;
+DROP FUNCTION IF EXISTS privacy._retention_on_sql_drop();
+DROP FUNCTION IF EXISTS privacy._subject_on_sql_drop();
+DROP FUNCTION IF EXISTS privacy._views_on_sql_drop();
+DROP FUNCTION IF EXISTS privacy._views_on_ddl_end();
