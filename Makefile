@@ -2,7 +2,7 @@
 EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
-MODULES_SRC = privacy util audit keys crypto protect mask tokenize views retention worker subject \
+MODULES_SRC = privacy util audit keys keystatus crypto protect mask tokenize views retention worker subject \
               crypto_parse token_parse label_parse fake anonymize citus
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 

@@ -14,6 +14,8 @@ CREATE INDEX ON messages (subscriber_id);
 CREATE INDEX ON consents (subscriber_id);
 SELECT privacy.register_recipient('SMS gateway', 'message delivery', 'US', 'EU-US Data Privacy Framework', 'messages');
 SET privacy.controller = 'SMS Platform Ltd, 1 Example Street, Dublin';
+SET privacy.dpo_contact = 'Data Protection Officer, dpo@smsplatform.example';
+SET privacy.supervisory_authority = 'Data Protection Commission, 21 Fitzwilliam Square, Dublin 2, Ireland';
 SELECT tbl, string_agg(col, ', ' ORDER BY col) AS columns, min(reached_by) AS reached_by,
        min(on_erasure) AS on_erasure, bool_or(encrypted) AS encrypted
   FROM privacy.data_map GROUP BY tbl ORDER BY tbl::text;
@@ -50,7 +52,8 @@ SELECT e->'data' AS data, jsonb_array_length(e->'consents') AS consent_records
 \set ON_ERROR_STOP 0
 SELECT privacy.decrypt_text(note, 'support.note') FROM support_note_backup;
 \set ON_ERROR_STOP 1
-SELECT privacy.close_request(id, 'answered') FROM privacy.requests WHERE subject = '7';
+\echo 'export_subject and erase_subject closed the requests they answered:'
+SELECT id, kind, closed_at IS NOT NULL AS closed, outcome FROM privacy.requests WHERE subject = '7' ORDER BY id;
 
 \echo
 \echo '== 13. Request deadlines'

@@ -44,6 +44,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "tcop/pquery.h"
 
 #include "audit.h"
 #include "citus.h"
@@ -56,6 +57,7 @@ PG_FUNCTION_INFO_V1(privacy_destroy_key);
 PG_FUNCTION_INFO_V1(privacy_rewrap_keys);
 PG_FUNCTION_INFO_V1(privacy_keys_changed);
 PG_FUNCTION_INFO_V1(privacy_master_key_id);
+PG_FUNCTION_INFO_V1(privacy_new_master_key_id);
 
 #define MASTER_ID_BYTES 8
 #define WRAP_NONCE_BYTES 12
@@ -1318,6 +1320,42 @@ privacy_master_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(master_id_hex(get_master_key()->id)));
 }
 
+/*
+ * privacy._new_master_key_id(): hex id of the next master key
+ * (privacy.new_master_key_command / _file), NULL when none is configured.
+ */
+Datum
+privacy_new_master_key_id(PG_FUNCTION_ARGS)
+{
+	MasterKey  *nk = get_new_master_key(false);
+
+	if (nk == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(master_id_hex(nk->id)));
+}
+
+/*
+ * Check hook of privacy.master_key_file: a WARNING when it changes while
+ * privacy.master_key_command is set, since the command takes precedence and
+ * the new file is then never read (someone following a file-based key change
+ * on a server using a command would otherwise believe the switch was made).
+ * Said to the session running ALTER SYSTEM and once in the server log at a
+ * reload (by the postmaster), not by every backend re-reading the file.
+ */
+static bool
+check_master_key_file(char **newval, void **extra, GucSource source)
+{
+	if (master_key_command && master_key_command[0] != '\0' && *newval && master_key_file &&
+		strcmp(*newval, master_key_file) != 0 && source >= PGC_S_FILE &&
+		(!IsUnderPostmaster || ActivePortal != NULL))
+		ereport(WARNING,
+				(errmsg("privacy.master_key_file is ignored while privacy.master_key_command is set"),
+				 errdetail("The master key comes from the command \"%s\".", master_key_command),
+				 errhint("To switch master keys, set privacy.new_master_key_command, run privacy.rewrap_keys() in "
+						 "every database, then change privacy.master_key_command and restart.")));
+	return true;
+}
+
 /* Statement trigger on privacy.keys: tell every backend to drop its key cache. */
 Datum
 privacy_keys_changed(PG_FUNCTION_ARGS)
@@ -1353,7 +1391,7 @@ KeysInit(void)
 							   "A relative path is in the data directory. Created with mode 0600 on first need "
 							   "(meant for development). Read when the master key is loaded, as for the command.",
 							   &master_key_file, "privacy_master.key",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_master_key_file, NULL, NULL);
 	DefineCustomStringVariable("privacy.new_master_key_command",
 							   "Command giving the next master key, used by privacy.rewrap_keys().",
 							   NULL, &new_master_key_command, "",

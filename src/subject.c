@@ -48,6 +48,8 @@
 #define SUBJECT_KEY_HEX 32
 
 static char *subject_controller = NULL;
+static char *subject_dpo_contact = NULL;
+static char *subject_supervisory_authority = NULL;
 static char *subject_request_deadline = NULL;
 
 PG_FUNCTION_INFO_V1(privacy_subject_key_name);
@@ -427,6 +429,8 @@ run_subject_op(const char *impl, int nargs, Oid *types, Datum *args, bool erasin
 	bool		isnull;
 	Datum		result = (Datum) 0;
 
+	MemoryContext cxt = CurrentMemoryContext;
+
 	subject_op = &op;
 	PG_TRY();
 	{
@@ -437,11 +441,25 @@ run_subject_op(const char *impl, int nargs, Oid *types, Datum *args, bool erasin
 		nulls[nargs] = isnull;
 		result = call_function(subject_func(impl, nargs + 1, types), nargs + 1, args, nulls, false, &isnull);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		ErrorData  *edata;
+
+		/*
+		 * The error as it is, without the extension's internal statements
+		 * and PL/pgSQL lines in its CONTEXT: they say nothing to the caller.
+		 */
 		subject_op = save;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->context = NULL;
+		edata->internalquery = NULL;
+		edata->internalpos = 0;
+		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	subject_op = save;
 	return result;
 }
 
@@ -492,6 +510,15 @@ privacy_export_subject(PG_FUNCTION_ARGS)
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = ctx;
 	result = run_subject_op("_export_subject", 2, types, args, false);
+	if (PG_NARGS() < 3 || PG_ARGISNULL(2) || PG_GETARG_BOOL(2))
+	{
+		Oid			ctypes[2] = {JSONBOID, TEXTOID};
+		Datum		cargs[2] = {ctx, CStringGetTextDatum("answered by export_subject")};
+		bool		cnulls[2] = {false, false};
+		bool		isnull;
+
+		(void) call_function(subject_func("_close_answered_request", 2, ctypes), 2, cargs, cnulls, true, &isnull);
+	}
 	privacy_audit("export_subject", NULL, text_to_cstring(PG_GETARG_TEXT_PP(0)), request_details(ctx));
 	PG_RETURN_DATUM(result);
 }
@@ -507,7 +534,7 @@ privacy_erase_subject(PG_FUNCTION_ARGS)
 {
 	Oid			types[4] = {TEXTOID, TEXTOID, JSONBOID};
 	Datum		args[4];
-	bool		nulls[3] = {false, false, false};
+	bool		nulls[4] = {false, false, false, false};
 	Datum		report;
 	bool		isnull;
 
@@ -519,9 +546,11 @@ privacy_erase_subject(PG_FUNCTION_ARGS)
 	report = run_subject_op("_erase_subject", 3, types, args, true);
 	types[1] = JSONBOID;
 	types[2] = TEXTOID;
+	types[3] = BOOLOID;
 	args[1] = report;
 	args[2] = CStringGetTextDatum(privacy_calling_role());
-	report = call_function(subject_func("_finish_erasure", 3, types), 3, args, nulls, true, &isnull);
+	args[3] = BoolGetDatum(PG_NARGS() < 4 || PG_ARGISNULL(3) || PG_GETARG_BOOL(3));
+	report = call_function(subject_func("_finish_erasure", 4, types), 4, args, nulls, true, &isnull);
 	privacy_audit("erase_subject", NULL, text_to_cstring(PG_GETARG_TEXT_PP(0)), jsonb_text(report));
 	PG_RETURN_DATUM(report);
 }
@@ -534,6 +563,16 @@ SubjectInit(void)
 							   "Name of the data controller, written into every export_subject.",
 							   NULL,
 							   &subject_controller, "",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("privacy.dpo_contact",
+							   "Contact of the data protection officer, written into every export_subject.",
+							   NULL,
+							   &subject_dpo_contact, "",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("privacy.supervisory_authority",
+							   "Supervisory authority a data subject may complain to, written into every export_subject.",
+							   NULL,
+							   &subject_supervisory_authority, "",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("privacy.request_deadline",
 							   "Time allowed to answer a data-subject request.",
@@ -573,9 +612,19 @@ check_table_access(Oid relid, AclMode mode)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	if (pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK)
+	{
+		const char *priv = mode == ACL_SELECT ? "SELECT" : mode == ACL_DELETE ? "DELETE" : "UPDATE";
+		const char *role = GetUserNameFromId(GetUserId(), false);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", name)));
+				 errmsg("permission denied for table %s", name),
+				 errdetail("%s needs %s on table %s, which role \"%s\" lacks.",
+						   subject_op && subject_op->erasing ? "erase_subject" : "export_subject",
+						   priv, privacy_qualified_name(relid), role),
+				 errhint("GRANT %s ON %s TO %s; or, as the tables' owner, SELECT privacy.grant_subject_rights('%s');",
+						 priv, privacy_qualified_name(relid), quote_identifier(role), role)));
+	}
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -786,23 +835,28 @@ privacy_export_rows(PG_FUNCTION_ARGS)
 
 /*
  * SET clause applying a table's masking rules (privacy.masking_rules) in
- * place, "col = (expr), ..." in column order; NULL when it has none.  Read as
- * the extension owner: the one builder of that clause (erasure, retention).
+ * place, "col = (expr), ..." in column order; NULL when it has none.  With
+ * columns, also the columns it changes as a JSON array text ("[]" when none).
+ * Read as the extension owner: the one builder of that clause (erasure,
+ * retention).
  */
 static char *
-masking_assignments(Oid relid)
+masking_assignments(Oid relid, char **columns)
 {
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
-	Datum		sets;
-	bool		isnull;
+	Datum		vals[2];
+	bool		isnull[2];
 
 	(void) privacy_exec_as(privacy_owner_oid(),
 						   "SELECT pg_catalog.string_agg(pg_catalog.format('%I = (%s)', m.col, m.expr), ', ' "
-						   "ORDER BY m.col) FROM privacy.masking_rules m "
+						   "ORDER BY m.col), COALESCE(pg_catalog.jsonb_agg(m.col ORDER BY m.col), '[]')::pg_catalog.text "
+						   "FROM privacy.masking_rules m "
 						   "WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-						   1, &argtype, &arg, NULL, true, SPI_OK_SELECT, 1, &sets, &isnull, NULL);
-	return isnull ? NULL : TextDatumGetCString(sets);
+						   1, &argtype, &arg, NULL, true, SPI_OK_SELECT, 2, vals, isnull, NULL);
+	if (columns)
+		*columns = TextDatumGetCString(vals[1]);
+	return isnull[0] ? NULL : TextDatumGetCString(vals[0]);
 }
 
 /*
@@ -827,7 +881,7 @@ privacy_masking_assignments(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(relid)),
 				 errdetail("Only the table's owner or a role that may UPDATE it reads its masking assignments.")));
-	sets = masking_assignments(relid);
+	sets = masking_assignments(relid, NULL);
 	if (sets == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -839,13 +893,18 @@ privacy_masking_assignments(PG_FUNCTION_ARGS)
 
 /*
  * privacy._erase_subject_rows(tbl, action, subset, why): delete ('delete') or
- * apply the masking rules to ('anonymize') the subject's rows of tbl, for
- * erase_subject.  The rows are those the erasure in progress found itself
- * (SubjectOp), narrowed to subset when it is not NULL: no caller-supplied row
- * address is ever acted on.  The caller needs DELETE or UPDATE on the table;
- * the statement runs as the table's owner in a security-restricted operation,
- * so the table's triggers, rules and domain checks never run with the rights
- * of the (privileged) role that erases.  Returns the row count.
+ * anonymize ('anonymize') the subject's rows of tbl, for erase_subject: with
+ * the table's masking rules, or when it has none with the safe defaults of
+ * privacy._erasure_defaults (nullable columns outside the keys to NULL, NOT
+ * NULL text to '[erased]').  The rows are those the erasure in progress found
+ * itself (SubjectOp), narrowed to subset when it is not NULL: no
+ * caller-supplied row address is ever acted on.  The caller needs DELETE or
+ * UPDATE on the table; the statement runs as the table's owner in a
+ * security-restricted operation, so the table's triggers, rules and domain
+ * checks never run with the rights of the (privileged) role that erases.
+ * why (why the rows are anonymized) is for the report the caller writes.
+ * Returns {"rows": n} and, for an anonymization, "cleared" (the columns
+ * changed) and "anonymized_with".
  */
 Datum
 privacy_erase_subject_rows(PG_FUNCTION_ARGS)
@@ -853,7 +912,6 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 	SubjectOp  *op = require_subject_op("_erase_subject_rows", true);
 	Oid			relid;
 	char	   *action;
-	char	   *why;
 	bool		anonymize;
 	Oid			ktypes[3] = {JSONBOID, TEXTOID, TEXTARRAYOID};
 	Datum		kvals[3];
@@ -862,9 +920,12 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 	Datum		vals[2];
 	char	   *match;
 	char	   *sets = NULL;
+	char	   *cleared = "[]";
+	const char *method = NULL;
 	char	   *sql;
 	Datum		keys;
 	bool		isnull;
+	int64		n;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -872,7 +933,6 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 				 errmsg("table and action must not be null")));
 	relid = PG_GETARG_OID(0);
 	action = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	why = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	anonymize = strcmp(action, "anonymize") == 0;
 	if (!anonymize && strcmp(action, "delete") != 0)
 		ereport(ERROR,
@@ -881,7 +941,7 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 	check_table_access(relid, ACL_SELECT);
 	check_table_access(relid, anonymize ? ACL_UPDATE : ACL_DELETE);
 	if (!op->have_rows)
-		PG_RETURN_INT64(0);
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"rows\": 0}")));
 
 	/* the subject's rows of the table, as found by this erasure */
 	kvals[0] = op->rows;
@@ -901,21 +961,42 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 	match = caller_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL);
 	if (anonymize)
 	{
-		sets = masking_assignments(relid);
+		Oid			argtype = OIDOID;
+		Datum		arg = ObjectIdGetDatum(relid);
+
+		sets = masking_assignments(relid, &cleared);
+		method = "masking rules";
 		if (sets == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot anonymize rows of table \"%s\": it has no masking rules", get_rel_name(relid)),
-					 why ? errdetail("%s", why) : 0,
-					 errhint("Give its personal columns masking rules (privacy.masking_rules), or change its on_erasure rule.")));
+		{
+			/* no masking rules: the safe defaults (privacy._erasure_defaults) */
+			sets = caller_text("SELECT pg_catalog.string_agg(pg_catalog.format('%I = %s', d.col, d.expr), ', ') "
+							   "FROM privacy._erasure_defaults($1) d", 1, &argtype, &arg);
+			cleared = caller_text("SELECT COALESCE(pg_catalog.jsonb_agg(d.col), '[]')::pg_catalog.text "
+								  "FROM privacy._erasure_defaults($1) d", 1, &argtype, &arg);
+			method = "safe defaults";
+		}
 	}
-	sql = anonymize ?
-		psprintf("UPDATE %s t SET %s WHERE %s", privacy_qualified_name(relid), sets, match) :
-		psprintf("DELETE FROM %s t WHERE %s", privacy_qualified_name(relid), match);
 	vals[0] = key_ctids(keys);
 	vals[1] = keys;
-	PG_RETURN_INT64((int64) privacy_exec_as(privacy_relation_owner(relid), sql, 2, types, vals, NULL, false,
-											anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE, 0, NULL, NULL, NULL));
+	if (anonymize && sets == NULL)
+	{
+		/* nothing to clear (every column a key or NOT NULL and not text): rows kept as they are */
+		n = 0;
+	}
+	else
+	{
+		sql = anonymize ?
+			psprintf("UPDATE %s t SET %s WHERE %s", privacy_qualified_name(relid), sets, match) :
+			psprintf("DELETE FROM %s t WHERE %s", privacy_qualified_name(relid), match);
+		n = (int64) privacy_exec_as(privacy_relation_owner(relid), sql, 2, types, vals, NULL, false,
+									anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE, 0, NULL, NULL, NULL);
+	}
+	if (!anonymize)
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("{\"rows\": " INT64_FORMAT "}", n))));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(psprintf("{\"rows\": " INT64_FORMAT ", \"cleared\": %s, "
+																 "\"anonymized_with\": \"%s\"}",
+																 n, cleared, method))));
 }
 
 /*

@@ -11,6 +11,7 @@
 #include "catalog/pg_namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -337,4 +338,23 @@ privacy_check_identifier(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * A short-lived background worker of this library connected to a database,
+ * never restarted, reporting to this backend: the one set-up of the purge
+ * and key-status workers.  type is its bgw_type; name its bgw_name.
+ */
+void
+privacy_dynamic_worker(BackgroundWorker *bgw, const char *function, const char *type, const char *name)
+{
+	memset(bgw, 0, sizeof(*bgw));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw->bgw_library_name, BGW_MAXLEN, "privacy");
+	snprintf(bgw->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(bgw->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(bgw->bgw_type, BGW_MAXLEN, "%s", type);
+	bgw->bgw_notify_pid = MyProcPid;
 }

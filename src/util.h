@@ -52,6 +52,11 @@ extern void privacy_spi_check(int rc, int expected, const char *what);
 /* Name of the role that called us (before any owner scope). */
 extern char *privacy_calling_role(void);
 
+/* A short-lived, never restarted background worker of this library (worker.c, keystatus.c). */
+struct BackgroundWorker;
+extern void privacy_dynamic_worker(struct BackgroundWorker *bgw, const char *function, const char *type,
+								   const char *name);
+
 /* GUC check hooks shared by the modules' settings */
 extern bool privacy_check_positive_interval(char **newval, void **extra, GucSource source);
 extern bool privacy_check_identifier_list(char **newval, void **extra, GucSource source);

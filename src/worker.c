@@ -80,22 +80,17 @@ start_worker(Oid dboid, const char *dbname)
 	BackgroundWorkerHandle *handle;
 	MemoryContext oldcxt;
 	int			slot;
+	char	   *name;
 
 	if (worker_running(dboid, &slot))
 	{
 		ereport(DEBUG1, (errmsg("privacy purge of database \"%s\" still running, not started again", dbname)));
 		return;
 	}
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "privacy");
-	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "privacy_purge_worker_main");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "privacy purge worker for database %s", dbname);
-	snprintf(bgw.bgw_type, BGW_MAXLEN, "privacy purge worker");
+	name = psprintf("privacy purge worker for database %s", dbname);
+	privacy_dynamic_worker(&bgw, "privacy_purge_worker_main", "privacy purge worker", name);
+	pfree(name);
 	bgw.bgw_main_arg = ObjectIdGetDatum(dboid);
-	bgw.bgw_notify_pid = MyProcPid;
 
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	if (!RegisterDynamicBackgroundWorker(&bgw, &handle))

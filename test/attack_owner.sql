@@ -102,7 +102,7 @@ SELECT is(tap.as_role('atk_owner', $$SELECT privacy._export_rows('atk.people'::r
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'privacy'::regnamespace AND p.proname LIKE '\_%'
                    AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
-          ARRAY['privacy._batch_update(regclass,text,text,integer)', 'privacy._bulk_finish(bigint)',
+          ARRAY(SELECT f FROM unnest(ARRAY['privacy._batch_update(regclass,text,text,integer)', 'privacy._bulk_finish(bigint)',
                 'privacy._bulk_operation(text,regclass,name)', 'privacy._bulk_total(bigint,text)',
                 'privacy._citus_kind(regclass)', 'privacy._citus_refuse(regclass,text,text,text[])',
                 'privacy._convert_online(bigint,text,text,integer,integer,boolean)',
@@ -130,10 +130,12 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'privacy._retention_keep_expiry(boolean)',
                 'privacy._retention_setup(regclass,interval,name,text,name)', 'privacy._retention_trigger()',
                 'privacy._subject_edges(oid[])', 'privacy._subject_graph()',
-                'privacy._subject_hold_condition(regclass,text,jsonb)', 'privacy._subject_index_warnings()',
+                'privacy._subject_hold_condition(regclass,text,jsonb)', 'privacy._subject_index_warnings(oid)',
                 'privacy._subject_keys(oid,name,text)', 'privacy._subject_masked(oid,name)',
-                'privacy._subject_processing(oid,text)', 'privacy._subject_retention(oid)',
-                'privacy._subject_rules()', 'privacy._unprotecting(regclass,name)'],
+                'privacy._subject_processing(oid,text,oid)', 'privacy._subject_retention(oid)',
+                'privacy._subject_rules()', 'privacy._unprotecting(regclass,name)',
+                'privacy._subject_origins()', 'privacy._subject_retention_policy(oid)',
+                'privacy._subject_rights(text)', 'privacy._erasure_defaults(oid)']) f ORDER BY 1),
           'internal functions executable by PUBLIC are exactly the documented ones');
 
 -- ---------------------------------------------------------------------------

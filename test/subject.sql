@@ -1,7 +1,7 @@
 -- Data subjects: registry and FK walk, export, erasure with crypto-shredding,
 -- requests, consent ledger, restriction, rights.
 BEGIN;
-SELECT plan(100);
+SELECT plan(101);
 
 CREATE ROLE subj_dpo NOLOGIN;
 CREATE ROLE subj_reader NOLOGIN;
@@ -165,16 +165,19 @@ SELECT alike(tap.as_role('subj_dpo', $$SELECT privacy.export_subject('1')->'data
 SELECT is(tap.as_role('subj_nobody', $$SELECT privacy.export_subject('1')::text$$),
           'ERROR 42501: permission denied for function export_subject', 'PUBLIC may not export');
 SELECT is(privacy.export_subject('1')->'processing'->'subj.invoices'->>'on_erasure', 'retain', 'processing: on_erasure');
-SELECT is(privacy.export_subject('1')->'processing'->'subj.invoices'->>'retention', '7 years', 'processing: retention');
+SELECT is(privacy.export_subject('1')->'processing'->'subj.invoices'->'retention'->>'period', '7 years', 'processing: retention');
 SELECT is(privacy.export_subject('1')->'processing'->'subj.messages'->'recipients'->0->>'country', 'US',
           'processing: recipients');
 SELECT is(privacy.export_subject('1')->'processing'->'subj.subscribers'->>'source', 'sign-up form', 'processing: source');
 SELECT is(privacy.export_subject('1')->'portability'->'tables', '["subj.subscribers"]', 'the Art. 20 subset is marked');
 SELECT is(privacy.export_subject('1')->'meta'->>'controller', 'Example SMS Ltd, 1 Main St', 'meta: controller');
-SELECT is((privacy.export_subject('1')->'meta'->>'request_id')::int,
-          (SELECT id FROM privacy.requests WHERE subject = '1' AND kind = 'access'), 'meta: the open access request');
+SELECT is((SELECT closed_at IS NOT NULL FROM privacy.requests WHERE subject = '1' AND kind = 'access'), true,
+          'the access request was closed by the export that answered it');
+CREATE TEMP TABLE access_request AS SELECT privacy.open_request('1', 'access') AS id;
+SELECT is((privacy.export_subject('1', (SELECT id FROM access_request), false)->'meta'->>'request_id')::int,
+          (SELECT id FROM access_request), 'meta: the request answered');
 SELECT is(jsonb_array_length(privacy.export_subject('1')->'consents'), 2, 'consent history exported');
-SELECT is(jsonb_array_length(privacy.export_subject('1')->'requests'), 2, 'requests exported');
+SELECT is(jsonb_array_length(privacy.export_subject('1')->'requests'), 3, 'requests exported');
 SELECT is((SELECT count(*) FROM privacy.audit_log WHERE action = 'export_subject' AND subject = '1'
              AND acting_role = 'subj_dpo'), 2::bigint, 'every export is audited with its caller');
 SELECT alike(privacy.export_subject_html('1'), '%<h1>Your personal data</h1>%reference <strong>1</strong>%Zo%One%', 'HTML copy');

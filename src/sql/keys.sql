@@ -103,8 +103,52 @@ AS 'MODULE_PATHNAME', 'privacy_master_key_id' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION privacy.master_key_id() IS
   'Identifier (not the key) of the master key this server loaded';
 
+CREATE OR REPLACE FUNCTION privacy._new_master_key_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_new_master_key_id' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION privacy._new_master_key_id() IS
+  'Identifier of the next master key (privacy.new_master_key_command/_file), NULL when none is configured';
+REVOKE ALL ON FUNCTION privacy._new_master_key_id() FROM PUBLIC;
+
+-- Where this database's data keys are wrapped: under the master key the
+-- server loaded, under the next one (rewrapped, waiting for the switch), or
+-- under another (a database not rewrapped before a switch: its keys no longer
+-- open).  A master-key change is done when every database answers
+-- under_other = 0; the key ring is per database, so ask each one (the README
+-- gives the loop over pg_database).
+CREATE OR REPLACE FUNCTION privacy.master_key_status()
+RETURNS TABLE (database name, master_key_id text, new_master_key_id text, live_keys int,
+               under_master_key int, under_new_master_key int, under_other int)
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.current_database(), m.cur, m.nxt,
+           pg_catalog.count(k.key_id)::int,
+           (pg_catalog.count(k.key_id) FILTER (WHERE pg_catalog.encode(k.master_key_id, 'hex') OPERATOR(pg_catalog.=) m.cur))::int,
+           (pg_catalog.count(k.key_id) FILTER (WHERE pg_catalog.encode(k.master_key_id, 'hex') OPERATOR(pg_catalog.=) m.nxt))::int,
+           (pg_catalog.count(k.key_id) FILTER (WHERE pg_catalog.encode(k.master_key_id, 'hex') IS DISTINCT FROM m.cur
+                                                AND pg_catalog.encode(k.master_key_id, 'hex') IS DISTINCT FROM m.nxt))::int
+      FROM (SELECT privacy.master_key_id() AS cur, privacy._new_master_key_id() AS nxt) m
+      LEFT JOIN privacy.keys k ON k.status OPERATOR(pg_catalog.<>) 'destroyed'
+     GROUP BY m.cur, m.nxt
+$$;
+COMMENT ON FUNCTION privacy.master_key_status() IS
+  'This database''s live data keys by the master key wrapping them: the loaded one, the next one (privacy.new_master_key_*), another';
+
+-- The same for every database accepting connections, read by one background
+-- worker per database (one at a time; each needs a max_worker_processes slot):
+-- status 'ok', 'no extension', or why the database could not be read.
+CREATE OR REPLACE FUNCTION privacy.master_key_status_all()
+RETURNS TABLE (database name, master_key_id text, new_master_key_id text, live_keys int,
+               under_master_key int, under_new_master_key int, under_other int, status text)
+AS 'MODULE_PATHNAME', 'privacy_master_key_status_all' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy.master_key_status_all() IS
+  'master_key_status() of every database of the cluster, read by a background worker per database (superuser)';
+
 REVOKE ALL ON FUNCTION privacy.create_key(text, text), privacy.rotate_key(text),
-    privacy.destroy_key(text), privacy.rewrap_keys(), privacy.master_key_id() FROM PUBLIC;
+    privacy.destroy_key(text), privacy.rewrap_keys(), privacy.master_key_id(),
+    privacy.master_key_status(), privacy.master_key_status_all() FROM PUBLIC;
 
 -- The keys the functions use by default.  Their creation is not audited (the
 -- audit log is restored from dumps as is); origin 'extension' marks them.

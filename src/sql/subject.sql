@@ -33,6 +33,9 @@ REVOKE ALL ON privacy.subject_tables FROM PUBLIC;
 GRANT SELECT ON privacy.subject_tables TO PUBLIC;
 COMMENT ON TABLE privacy.subject_tables IS
   'Tables holding personal data of data subjects: subject column (NULL: reached through foreign keys), categories, purpose, on-erasure rule';
+ALTER TABLE privacy.subject_tables ADD COLUMN IF NOT EXISTS automated_decisions text NOT NULL DEFAULT 'none';
+COMMENT ON COLUMN privacy.subject_tables.automated_decisions IS
+  'Automated decision-making or profiling based on the table''s data (GDPR Art. 15(1)(h), 22): ''none'' or a description';
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_tables', '');
 
 CREATE TABLE IF NOT EXISTS privacy.recipients (
@@ -189,7 +192,9 @@ COMMENT ON FUNCTION privacy._has_leading_index(oid, name[]) IS
 
 -- WARNING with the CREATE INDEX to run for every subject column and followed
 -- foreign key without an index: export and erasure would scan those tables.
-CREATE OR REPLACE FUNCTION privacy._subject_index_warnings() RETURNS int
+-- With tbl, only those of that table: its subject column and the foreign keys
+-- from or to it (register_subject_table warns about the table registered).
+CREATE OR REPLACE FUNCTION privacy._subject_index_warnings(tbl oid DEFAULT NULL) RETURNS int
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -202,9 +207,11 @@ BEGIN
     SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
     FOR g IN
         SELECT x.relid AS tbl, ARRAY[x.subject_column] AS cols
-          FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL
+          FROM privacy._subject_graph() x
+         WHERE x.subject_column IS NOT NULL AND ($1 IS NULL OR x.relid OPERATOR(pg_catalog.=) $1)
         UNION ALL
         SELECT e.child, e.child_cols FROM privacy._subject_edges(tbls) e
+         WHERE $1 IS NULL OR $1 OPERATOR(pg_catalog.=) ANY (ARRAY[e.child, e.parent])
     LOOP
         CONTINUE WHEN privacy._has_leading_index(g.tbl, g.cols);
         stmt := pg_catalog.format('CREATE INDEX ON %s (%s)', g.tbl::pg_catalog.regclass,
@@ -217,12 +224,13 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION privacy._subject_index_warnings() IS
-  'Warns, with the CREATE INDEX to run, about subject columns and followed foreign keys without an index';
+COMMENT ON FUNCTION privacy._subject_index_warnings(oid) IS
+  'Warns, with the CREATE INDEX to run, about subject columns and followed foreign keys without an index (of one table, or all)';
 
 CREATE OR REPLACE FUNCTION privacy._register_subject_table(tbl regclass, subject_column name, categories text[],
                                                 purpose text, on_erasure text, source text,
-                                                provided boolean, retention text, tokenized_columns name[])
+                                                provided boolean, retention text, tokenized_columns name[],
+                                                automated_decisions text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -251,31 +259,32 @@ BEGIN
     END LOOP;
     INSERT INTO privacy.subject_tables AS s
            (tbl, subject_column, categories, purpose, on_erasure, source, provided, retention,
-            tokenized_columns, registered_by)
+            tokenized_columns, automated_decisions, registered_by)
     VALUES (tbl, subject_column, categories, purpose, on_erasure, source, COALESCE(provided, false),
-            retention, COALESCE(tokenized_columns, '{}'), session_user)
+            retention, COALESCE(tokenized_columns, '{}'), COALESCE(automated_decisions, 'none'), session_user)
     ON CONFLICT ON CONSTRAINT subject_tables_pkey DO UPDATE
        SET subject_column = EXCLUDED.subject_column, categories = EXCLUDED.categories,
            purpose = EXCLUDED.purpose, on_erasure = EXCLUDED.on_erasure, source = EXCLUDED.source,
            provided = EXCLUDED.provided, retention = EXCLUDED.retention,
-           tokenized_columns = EXCLUDED.tokenized_columns, registered_at = pg_catalog.now(),
-           registered_by = EXCLUDED.registered_by;
-    PERFORM privacy._subject_index_warnings();
+           tokenized_columns = EXCLUDED.tokenized_columns, automated_decisions = EXCLUDED.automated_decisions,
+           registered_at = pg_catalog.now(), registered_by = EXCLUDED.registered_by;
+    PERFORM privacy._subject_index_warnings(tbl);
 END
 $$;
-COMMENT ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) IS
+COMMENT ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[], text) IS
   'Implementation of register_subject_table, run as the extension owner';
-REVOKE ALL ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[], text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION privacy.register_subject_table(tbl regclass, subject_column name,
                                                categories text[] DEFAULT NULL, purpose text DEFAULT NULL,
                                                on_erasure text DEFAULT 'delete', source text DEFAULT NULL,
                                                provided boolean DEFAULT false, retention text DEFAULT NULL,
-                                               tokenized_columns name[] DEFAULT NULL)
+                                               tokenized_columns name[] DEFAULT NULL,
+                                               automated_decisions text DEFAULT 'none')
 RETURNS void
 AS 'MODULE_PATHNAME', 'privacy_subject_owner_call' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION privacy.register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]) IS
-  'Registers a table holding subjects'' data (table owner only); subject_column NULL: rows are found through foreign keys';
+COMMENT ON FUNCTION privacy.register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[], text) IS
+  'Registers a table holding subjects'' data (table owner only); subject_column NULL: rows are found through foreign keys; automated_decisions: profiling or automated decisions based on it (''none'')';
 
 CREATE OR REPLACE FUNCTION privacy._unregister_subject_table(tbl regclass) RETURNS void
 LANGUAGE sql VOLATILE
@@ -518,10 +527,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE privacy.requests r SET closed_at = pg_catalog.now(), closed_by = session_user,
-                                  outcome = $2
-     WHERE r.id OPERATOR(pg_catalog.=) $1 AND r.closed_at IS NULL;
-    IF NOT FOUND THEN
+    IF NOT privacy._close_answered_request(pg_catalog.jsonb_build_object('request_id', $1), $2) THEN
         IF EXISTS (SELECT 1 FROM privacy.requests r WHERE r.id OPERATOR(pg_catalog.=) $1) THEN
             RAISE EXCEPTION 'request % is already closed', $1 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
@@ -904,8 +910,62 @@ $$;
 COMMENT ON FUNCTION privacy._export_columns(oid, name[]) IS
   'Select list of an export: plaintext of protected and tokenized columns for a caller allowed to read it, marked values otherwise';
 
--- Processing metadata of one table of the subject graph.
-CREATE OR REPLACE FUNCTION privacy._subject_processing(relid oid, on_erasure text) RETURNS jsonb
+-- The registered table each table of the subject graph hangs off: itself
+-- when registered, else the origin of a parent it reaches through a foreign
+-- key (the shallowest, then the lowest oid), so that a table reached only
+-- through foreign keys shares its purpose and categories.
+CREATE OR REPLACE FUNCTION privacy._subject_origins() RETURNS TABLE (relid oid, origin oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g       record;
+    origins jsonb := '{}';
+    tbls    oid[];
+    o       oid;
+BEGIN
+    SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
+    FOR g IN SELECT x.relid, x.depth FROM privacy._subject_graph() x ORDER BY x.depth, x.relid LOOP
+        IF EXISTS (SELECT 1 FROM privacy.subject_tables s WHERE s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) g.relid) THEN
+            o := g.relid;
+        ELSE
+            SELECT (origins OPERATOR(pg_catalog.->>) e.parent::pg_catalog.text)::pg_catalog.oid INTO o
+              FROM privacy._subject_edges(tbls) e
+             WHERE e.child OPERATOR(pg_catalog.=) g.relid AND origins OPERATOR(pg_catalog.?) e.parent::pg_catalog.text
+             ORDER BY e.parent LIMIT 1;
+        END IF;
+        origins := origins OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(g.relid::pg_catalog.text, o);
+        relid := g.relid; origin := o;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION privacy._subject_origins() IS
+  'Every table of the subject graph with the registered table it hangs off (itself when registered)';
+
+-- A table's retention as an object {period, counted_from, action}: its
+-- retention policy (privacy.retention_policies), else the period registered
+-- with register_subject_table; NULL when neither says.
+CREATE OR REPLACE FUNCTION privacy._subject_retention_policy(tbl oid) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(
+        (SELECT pg_catalog.jsonb_build_object('period', p.keep::pg_catalog.text,
+                    'counted_from', COALESCE(p.since_column::pg_catalog.text, 'latest change'),
+                    'action', p.action)
+           FROM privacy.retention_policies p WHERE p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1),
+        (SELECT pg_catalog.jsonb_build_object('period', s.retention, 'counted_from', NULL,
+                    'action', CASE s.on_erasure WHEN 'retain' THEN 'retain' END)
+           FROM privacy.subject_tables s
+          WHERE s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1 AND s.retention IS NOT NULL))
+$$;
+COMMENT ON FUNCTION privacy._subject_retention_policy(oid) IS
+  'Retention of a table as {period, counted_from, action}: its retention policy, else its registered period';
+
+-- Processing metadata of one table of the subject graph; purpose, categories
+-- and automated decisions come from origin, the registered table it hangs off.
+CREATE OR REPLACE FUNCTION privacy._subject_processing(relid oid, on_erasure text, origin oid) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -913,12 +973,13 @@ AS $$
         'reached_by', CASE WHEN s.subject_column IS NOT NULL THEN 'subject column'
                            ELSE 'foreign key' END,
         'subject_column', s.subject_column,
-        'categories', COALESCE(pg_catalog.to_jsonb(s.categories), '[]'),
-        'purpose', s.purpose,
-        'retention', COALESCE(s.retention, (SELECT pg_catalog.string_agg(p.keep::pg_catalog.text, ', ')
-                                              FROM privacy._subject_retention($1) p)),
+        'inherited_from', CASE WHEN o.tbl::pg_catalog.oid OPERATOR(pg_catalog.<>) $1 THEN o.tbl::pg_catalog.text END,
+        'categories', COALESCE(pg_catalog.to_jsonb(o.categories), '[]'),
+        'purpose', o.purpose,
+        'retention', privacy._subject_retention_policy($1),
         'on_erasure', $2,
-        'source', s.source,
+        'automated_decisions', COALESCE(o.automated_decisions, 'none'),
+        'source', COALESCE(s.source, o.source),
         'provided_by_subject', COALESCE(s.provided, false),
         'recipients', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                     'name', r.name, 'purpose', r.purpose, 'country', r.country,
@@ -927,9 +988,29 @@ AS $$
                                  WHERE r.tbl IS NULL OR r.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1), '[]'))
       FROM (SELECT 1) one
       LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1
+      LEFT JOIN privacy.subject_tables o ON o.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $3
 $$;
-COMMENT ON FUNCTION privacy._subject_processing(oid, text) IS
-  'Processing record of a table for an export: categories, purpose, retention, on-erasure rule, source, recipients';
+COMMENT ON FUNCTION privacy._subject_processing(oid, text, oid) IS
+  'Processing record of a table for an export: categories, purpose, retention policy, on-erasure rule, automated decisions, source, recipients';
+
+-- The data subject's rights (GDPR Art. 15(1)(e), (f)), in plain sentences.
+CREATE OR REPLACE FUNCTION privacy._subject_rights(authority text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'access', 'You may ask for a copy of the personal data we hold about you and how we use it (GDPR Art. 15); this is that copy.',
+        'rectification', 'You may ask us to correct inaccurate data about you and to complete incomplete data (Art. 16).',
+        'erasure', 'You may ask us to erase your data (Art. 17); data we must keep by law is kept until that obligation ends, the rest is erased.',
+        'restriction', 'You may ask us to restrict the processing of your data: we then keep it but do not use it (Art. 18).',
+        'objection', 'You may object at any time to processing based on our legitimate interests and to direct marketing (Art. 21), and withdraw a consent at any time.',
+        'portability', 'You may receive the data you gave us in a structured, machine-readable format, or have it sent to another controller (Art. 20).',
+        'complaint', 'You may lodge a complaint with a supervisory authority'
+                     OPERATOR(pg_catalog.||) COALESCE(': ' OPERATOR(pg_catalog.||) NULLIF(authority, ''), '')
+                     OPERATOR(pg_catalog.||) ' (Art. 77).')
+$$;
+COMMENT ON FUNCTION privacy._subject_rights(text) IS
+  'The data subject''s rights (access, rectification, erasure, restriction, objection, portability, complaint) as sentences';
 
 CREATE OR REPLACE FUNCTION privacy._export_subject(subject text, ctx jsonb, sets jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -943,14 +1024,19 @@ DECLARE
     data       jsonb := '{}';
     processing jsonb := '{}';
     portable   jsonb := '[]';
+    unreadable jsonb := '{}';
+    n          bigint;
+    authority  text := NULLIF(pg_catalog.current_setting('privacy.supervisory_authority'), '');
 BEGIN
-    FOR g IN SELECT x.*, COALESCE(s.tokenized_columns, '{}') AS tokenized, COALESCE(s.provided, false) AS provided
+    FOR g IN SELECT x.*, COALESCE(s.tokenized_columns, '{}') AS tokenized, COALESCE(s.provided, false) AS provided,
+                    o.origin
                FROM privacy._subject_rules() x
                LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) x.relid
+               LEFT JOIN privacy._subject_origins() o ON o.relid OPERATOR(pg_catalog.=) x.relid
               ORDER BY x.depth, x.relid LOOP
         tname := g.relid::pg_catalog.regclass::pg_catalog.text;
         processing := processing OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                          tname, privacy._subject_processing(g.relid, g.on_erasure));
+                          tname, privacy._subject_processing(g.relid, g.on_erasure, g.origin));
         keys := privacy._keys_of(sets, g.relid);
         CONTINUE WHEN pg_catalog.cardinality(keys) OPERATOR(pg_catalog.=) 0;
         rows := privacy._export_rows(g.relid, keys, g.tokenized);
@@ -964,18 +1050,37 @@ BEGIN
                        FROM pg_catalog.jsonb_array_elements(rows) WITH ORDINALITY r(v, i));
         END IF;
         data := data OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(tname, rows);
+        -- values the caller could not read: the copy is incomplete
+        n := (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_array_elements(rows) r, pg_catalog.jsonb_each(r) c
+               WHERE pg_catalog.jsonb_typeof(c.value) OPERATOR(pg_catalog.=) 'object'
+                 AND (c.value OPERATOR(pg_catalog.@>) '{"encrypted": true}' OR c.value OPERATOR(pg_catalog.@>) '{"tokenized": true}'));
+        IF n OPERATOR(pg_catalog.>) 0 THEN
+            unreadable := unreadable OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(tname, n);
+        END IF;
         IF g.provided THEN
             portable := portable OPERATOR(pg_catalog.||) pg_catalog.to_jsonb(tname);
         END IF;
     END LOOP;
+    IF unreadable OPERATOR(pg_catalog.<>) '{}' THEN
+        RAISE WARNING 'the export of this data subject is incomplete: some values are exported as ciphertext or tokens'
+            USING DETAIL = pg_catalog.format('Values not readable by role %s, per table: %s.', current_user,
+                               (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', k, v), ', ' ORDER BY k)
+                                  FROM pg_catalog.jsonb_each_text(unreadable) u(k, v))),
+                  HINT = 'Export with a role allowed to read the plaintext: privacy.grant_subject_rights(role, plaintext => true).';
+    END IF;
     RETURN pg_catalog.jsonb_build_object(
         'meta', pg_catalog.jsonb_build_object(
             'subject', subject,
             'generated_at', pg_catalog.clock_timestamp(),
-            'controller', pg_catalog.current_setting('privacy.controller'),
+            'data_found', data OPERATOR(pg_catalog.<>) '{}',
+            'complete', unreadable OPERATOR(pg_catalog.=) '{}',
+            'controller', NULLIF(pg_catalog.current_setting('privacy.controller'), ''),
+            'dpo_contact', NULLIF(pg_catalog.current_setting('privacy.dpo_contact'), ''),
+            'supervisory_authority', authority,
             'request_id', ctx OPERATOR(pg_catalog.->) 'request_id',
             'restricted', ctx OPERATOR(pg_catalog.->) 'restricted',
             'format', 'privacy-export/1'),
+        'rights', privacy._subject_rights(authority),
         'data', data,
         'processing', processing,
         'portability', pg_catalog.jsonb_build_object(
@@ -990,19 +1095,70 @@ COMMENT ON FUNCTION privacy._export_subject(text, jsonb, jsonb) IS
   'Builds the export of a subject''s rows found by _subject_rows, each table read as its owner (called by export_subject)';
 REVOKE ALL ON FUNCTION privacy._export_subject(text, jsonb, jsonb) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION privacy.export_subject(subject text, request_id int DEFAULT NULL) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy.export_subject(subject text, request_id int DEFAULT NULL,
+                                                  close_request boolean DEFAULT true) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_export_subject' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION privacy.export_subject(text, int) IS
-  'Everything held about a subject (GDPR Art. 15 and 20): meta, data per table, processing, portability, consents, requests, holds; audited';
-REVOKE ALL ON FUNCTION privacy.export_subject(text, int) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.export_subject(text, int, boolean) IS
+  'Everything held about a subject (GDPR Art. 15 and 20): meta, rights, data per table, processing, portability, consents, requests, holds; closes the access request answered unless close_request is false; audited';
+REVOKE ALL ON FUNCTION privacy.export_subject(text, int, boolean) FROM PUBLIC;
+
+-- Close the request an export or erasure answered (ctx->request_id), if it
+-- is still open; as the extension owner.  Whether it was closed.
+CREATE OR REPLACE FUNCTION privacy._close_answered_request(ctx jsonb, outcome text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy.requests r SET closed_at = pg_catalog.now(), closed_by = session_user, outcome = $2
+     WHERE r.id OPERATOR(pg_catalog.=) (ctx OPERATOR(pg_catalog.->>) 'request_id')::int AND r.closed_at IS NULL;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION privacy._close_answered_request(jsonb, text) IS
+  'Closes the data-subject request an export or erasure answered, if still open (run as the extension owner)';
+REVOKE ALL ON FUNCTION privacy._close_answered_request(jsonb, text) FROM PUBLIC;
+
+-- Safe anonymization of a table without masking rules, for an erasure that
+-- must keep a row other kept rows reference: every nullable column outside
+-- the keys (primary key, foreign keys either way, retention's columns) set to
+-- NULL, every NOT NULL text column to the fixed text '[erased]' (cut to the
+-- column's length); other NOT NULL columns (numbers, dates) are left as they
+-- are.  Returns (column, SQL expression), in column order.
+CREATE OR REPLACE FUNCTION privacy._erasure_defaults(tbl oid) RETURNS TABLE (col name, expr text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.attname,
+           CASE WHEN NOT a.attnotnull THEN 'NULL'
+                ELSE pg_catalog.format('%L::%s', '[erased]', pg_catalog.format_type(a.atttypid, a.atttypmod)) END
+      FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
+     WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+       AND a.attgenerated OPERATOR(pg_catalog.=) '' AND a.attidentity OPERATOR(pg_catalog.=) ''
+       AND (NOT a.attnotnull OR ty.typcategory OPERATOR(pg_catalog.=) 'S')
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+                        WHERE (c.conrelid OPERATOR(pg_catalog.=) $1 AND c.contype IN ('p', 'f')
+                               AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey))
+                           OR (c.confrelid OPERATOR(pg_catalog.=) $1 AND c.contype OPERATOR(pg_catalog.=) 'f'
+                               AND a.attnum OPERATOR(pg_catalog.=) ANY (c.confkey)))
+       AND NOT EXISTS (SELECT 1 FROM privacy.retention_policies p
+                        WHERE p.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1
+                          AND a.attname IN (p.expiry_column, p.since_column))
+     ORDER BY a.attnum
+$$;
+COMMENT ON FUNCTION privacy._erasure_defaults(oid) IS
+  'Safe anonymization of a table without masking rules: nullable non-key columns to NULL, NOT NULL text to ''[erased]''';
 
 -- Delete, or anonymize with its masking rules, the subject's rows of tbl that
 -- the erasure in progress found itself (narrowed to subset when not NULL):
 -- the caller needs DELETE or UPDATE on it; the statement runs as the table's
 -- owner in a security-restricted operation, so that the table's triggers and
 -- checks never run with the rights of the role that erases.
+-- Returns {"rows": n} and, for an anonymization, "cleared" (the columns
+-- changed) and "anonymized_with" ('masking rules' or 'safe defaults', see
+-- privacy._erasure_defaults, used when the table has no masking rules).
 CREATE OR REPLACE FUNCTION privacy._erase_subject_rows(tbl oid, action text, subset text[], why text DEFAULT NULL)
-RETURNS bigint
+RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_erase_subject_rows' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) IS
   'Deletes or anonymizes the subject''s rows of a table found by the erasure in progress, as the table''s owner (erase_subject only)';
@@ -1037,6 +1193,8 @@ DECLARE
     added     text[];
     changed   boolean;
     n         bigint;
+    res       jsonb;
+    reg       record;
     report    jsonb := '[]';
     entry     jsonb;
     why       text;
@@ -1112,24 +1270,36 @@ BEGIN
         CASE actions OPERATOR(pg_catalog.->>) t::pg_catalog.text
         WHEN 'held' THEN
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('held', pg_catalog.cardinality(keys),
-                         'note', 'held: ' OPERATOR(pg_catalog.||) (held OPERATOR(pg_catalog.->>) t::pg_catalog.text));
+                         'note', 'held: ' OPERATOR(pg_catalog.||) (held OPERATOR(pg_catalog.->>) t::pg_catalog.text),
+                         'legal_reason', 'legal hold: ' OPERATOR(pg_catalog.||) (held OPERATOR(pg_catalog.->>) t::pg_catalog.text));
         WHEN 'retain' THEN
-            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('retained', pg_catalog.cardinality(keys));
+            SELECT s.tbl, s.purpose, s.retention INTO reg
+              FROM privacy._subject_origins() o JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) o.origin
+             WHERE o.relid OPERATOR(pg_catalog.=) t;
+            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('retained', pg_catalog.cardinality(keys),
+                         'legal_reason', pg_catalog.format('kept as required by law (on_erasure rule "retain" of %s)%s%s',
+                             COALESCE(reg.tbl::pg_catalog.text, t::pg_catalog.regclass::pg_catalog.text),
+                             ': ' OPERATOR(pg_catalog.||) reg.purpose,
+                             ', for ' OPERATOR(pg_catalog.||) COALESCE(
+                                 privacy._subject_retention_policy(t) OPERATOR(pg_catalog.->>) 'period', reg.retention)));
         WHEN 'anonymize' THEN
-            n := privacy._erase_subject_rows(t, 'anonymize', NULL, 'Its on_erasure rule is anonymize.');
-            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n);
+            res := privacy._erase_subject_rows(t, 'anonymize', NULL, 'Its on_erasure rule is anonymize.');
+            entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', res OPERATOR(pg_catalog.->) 'rows',
+                         'cleared', res OPERATOR(pg_catalog.->) 'cleared', 'anonymized_with', res OPERATOR(pg_catalog.->) 'anonymized_with');
         ELSE
             added := privacy._keys_of(forced, t);
             keys := ARRAY(SELECT k FROM pg_catalog.unnest(keys) k EXCEPT SELECT k FROM pg_catalog.unnest(added) k);
-            n := privacy._erase_subject_rows(t, 'delete', keys);
+            n := (privacy._erase_subject_rows(t, 'delete', keys) OPERATOR(pg_catalog.->>) 'rows')::bigint;
             entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('deleted', n);
             IF pg_catalog.cardinality(added) OPERATOR(pg_catalog.>) 0 THEN
                 why := pg_catalog.format('%s rows are still referenced by rows kept in %s, so they are anonymized instead of deleted.',
                            pg_catalog.cardinality(added),
                            (SELECT pg_catalog.string_agg(DISTINCT b, ', ') FROM pg_catalog.jsonb_array_elements_text(
                                 forced_by OPERATOR(pg_catalog.->) t::pg_catalog.text) b));
-                n := privacy._erase_subject_rows(t, 'anonymize', added, why);
-                entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', n, 'note', why);
+                res := privacy._erase_subject_rows(t, 'anonymize', added, why);
+                entry := entry OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('anonymized', res OPERATOR(pg_catalog.->) 'rows',
+                             'cleared', res OPERATOR(pg_catalog.->) 'cleared',
+                             'anonymized_with', res OPERATOR(pg_catalog.->) 'anonymized_with', 'note', why);
             END IF;
         END CASE;
         report := report OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(entry);
@@ -1154,7 +1324,8 @@ REVOKE ALL ON FUNCTION privacy._erase_subject(text, text, jsonb, jsonb) FROM PUB
 -- (unless some of the subject's data is held) and write the deletion log
 -- (privacy.deletion_log of retention, when installed).  Returns the report
 -- completed with what was done.
-CREATE OR REPLACE FUNCTION privacy._finish_erasure(subject text, report jsonb, caller text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy._finish_erasure(subject text, report jsonb, caller text, close_request boolean)
+RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1165,6 +1336,8 @@ DECLARE
     logged boolean := false;
     e      jsonb;
     act    text;
+    closed boolean := false;
+    erased text[];
 BEGIN
     SELECT k.status INTO status FROM privacy.keys k
      WHERE k.name OPERATOR(pg_catalog.=) kname ORDER BY k.version DESC LIMIT 1;
@@ -1202,33 +1375,63 @@ BEGIN
         END LOOP;
         logged := true;
     END IF;
-    RETURN report OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('key', key, 'deletion_log', logged);
+    IF close_request THEN
+        closed := privacy._close_answered_request(report,
+                      'erased by erase_subject (' OPERATOR(pg_catalog.||) (report OPERATOR(pg_catalog.->>) 'status')
+                      OPERATOR(pg_catalog.||) ')');
+    END IF;
+    -- Art. 19: the recipients of the tables whose rows were deleted or anonymized
+    erased := ARRAY(SELECT x OPERATOR(pg_catalog.->>) 'table' FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'tables') x
+                     WHERE (x OPERATOR(pg_catalog.->>) 'deleted')::bigint OPERATOR(pg_catalog.>) 0
+                        OR (x OPERATOR(pg_catalog.->>) 'anonymized')::bigint OPERATOR(pg_catalog.>) 0);
+    RETURN report OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+        'erased_by', caller,
+        'controller', NULLIF(pg_catalog.current_setting('privacy.controller'), ''),
+        'recipients_to_notify', COALESCE((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('name', r.name, 'country', r.country,
+                       'tables', CASE WHEN r.tbl IS NULL THEN pg_catalog.to_jsonb(erased)
+                                      ELSE pg_catalog.jsonb_build_array(r.tbl::pg_catalog.text) END) ORDER BY r.name, r.id)
+              FROM privacy.recipients r
+             WHERE pg_catalog.cardinality(erased) OPERATOR(pg_catalog.>) 0
+               AND (r.tbl IS NULL OR r.tbl::pg_catalog.text OPERATOR(pg_catalog.=) ANY (erased))), '[]'),
+        'backups', 'Erased rows remain in existing backups and archived WAL until these expire; restoring one must be '
+                   'followed by this erasure again (see privacy.deletion_log). Values encrypted with the subject''s own key '
+                   'cannot be decrypted in any copy once that key is destroyed.',
+        'request_closed', closed,
+        'key', key, 'deletion_log', logged);
 END
 $$;
-COMMENT ON FUNCTION privacy._finish_erasure(text, jsonb, text) IS
-  'Destroys the subject''s key unless data is held and writes privacy.deletion_log, as the extension owner';
-REVOKE ALL ON FUNCTION privacy._finish_erasure(text, jsonb, text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._finish_erasure(text, jsonb, text, boolean) IS
+  'Destroys the subject''s key unless data is held, writes privacy.deletion_log, closes the erasure request, adds actor, controller, recipients to notify and the note on backups, as the extension owner';
+REVOKE ALL ON FUNCTION privacy._finish_erasure(text, jsonb, text, boolean) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION privacy.erase_subject(subject text, reason text, request_id int DEFAULT NULL) RETURNS jsonb
+CREATE OR REPLACE FUNCTION privacy.erase_subject(subject text, reason text, request_id int DEFAULT NULL,
+                                                 close_request boolean DEFAULT true) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_erase_subject' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION privacy.erase_subject(text, text, int) IS
-  'Right to erasure (GDPR Art. 17) across the registered tables in foreign-key order, per on_erasure; held data is kept and listed; destroys the subject''s key; audited';
-REVOKE ALL ON FUNCTION privacy.erase_subject(text, text, int) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.erase_subject(text, text, int, boolean) IS
+  'Right to erasure (GDPR Art. 17) across the registered tables in foreign-key order, per on_erasure; held data is kept and listed; destroys the subject''s key; closes the erasure request unless close_request is false; audited';
+REVOKE ALL ON FUNCTION privacy.erase_subject(text, text, int, boolean) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- rights
 
--- Grants a role (a DPO) everything needed to answer requests, but not the
--- data itself: give it SELECT (export), DELETE and UPDATE (erasure) on the
--- registered tables, and the _decrypted views for plaintext, yourself.
-CREATE OR REPLACE FUNCTION privacy.grant_subject_rights(role regrole) RETURNS void
+-- Grants a role (a DPO) everything needed to answer requests: the
+-- data-subject functions and views, USAGE on the schemas and SELECT, UPDATE
+-- and DELETE on every table of the subject graph (export reads them, erasure
+-- deletes and anonymizes), and with plaintext SELECT on their _decrypted
+-- views (protected columns exported in clear).  Runs with the caller's rights:
+-- the caller must be able to grant each of these (the tables' owner, or a
+-- superuser).  Call it again after registering more tables.
+CREATE OR REPLACE FUNCTION privacy.grant_subject_rights(role regrole, plaintext boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    t record;
 BEGIN
     EXECUTE pg_catalog.format(
-        'GRANT EXECUTE ON FUNCTION privacy.export_subject(pg_catalog.text, pg_catalog.int4), '
+        'GRANT EXECUTE ON FUNCTION privacy.export_subject(pg_catalog.text, pg_catalog.int4, pg_catalog.bool), '
         'privacy.export_subject_html(pg_catalog.text, pg_catalog.int4), '
-        'privacy.erase_subject(pg_catalog.text, pg_catalog.text, pg_catalog.int4), '
+        'privacy.erase_subject(pg_catalog.text, pg_catalog.text, pg_catalog.int4, pg_catalog.bool), '
         'privacy.open_request(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz), '
         'privacy.close_request(pg_catalog.int4, pg_catalog.text), '
         'privacy.record_consent(pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.text), '
@@ -1239,11 +1442,28 @@ BEGIN
         'privacy._subject_mask_rules(pg_catalog.oid) '
         'TO %s', role);
     EXECUTE pg_catalog.format('GRANT SELECT ON privacy.data_map, privacy.open_requests, privacy.overdue_requests TO %s', role);
+    FOR t IN SELECT g.relid::pg_catalog.regclass AS tbl, n.nspname
+               FROM privacy._subject_graph() g
+               JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.relid
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+              ORDER BY g.depth, g.relid LOOP
+        EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', t.nspname, role);
+        EXECUTE pg_catalog.format('GRANT SELECT, UPDATE, DELETE ON %s TO %s', t.tbl, role);
+    END LOOP;
+    IF plaintext THEN
+        FOR t IN SELECT DISTINCT p.view
+                   FROM privacy.protected_columns p
+                   JOIN privacy._subject_graph() g ON g.relid OPERATOR(pg_catalog.=) p.tbl::pg_catalog.oid
+                  WHERE p.view IS NOT NULL LOOP
+            EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', t.view, role);
+        END LOOP;
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION privacy.detokenize(pg_catalog.text, pg_catalog.text) TO %s', role);
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION privacy.grant_subject_rights(regrole) IS
-  'Grants a role the data-subject functions and views (export, erasure, requests, consent, restriction, data map)';
-REVOKE ALL ON FUNCTION privacy.grant_subject_rights(regrole) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.grant_subject_rights(regrole, boolean) IS
+  'Grants a role (a DPO) the data-subject functions and views and the rights on the registered tables export and erasure need; with plaintext, their _decrypted views and detokenize';
+REVOKE ALL ON FUNCTION privacy.grant_subject_rights(regrole, boolean) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- restriction in masked views
 
@@ -1297,7 +1517,9 @@ CREATE OR REPLACE TRIGGER subject_tables_changed
 -- PUBLIC: invoker-rights helpers of export/erasure and of the data_map view (read by DPOs):
 -- they read only the catalog and the PUBLIC-readable registry, or compute on their arguments.
 GRANT EXECUTE ON FUNCTION privacy._subject_graph(), privacy._subject_edges(oid[]),
-    privacy._has_leading_index(oid, name[]), privacy._subject_index_warnings(), privacy._subject_rules(),
+    privacy._has_leading_index(oid, name[]), privacy._subject_index_warnings(oid), privacy._subject_rules(),
     privacy._subject_retention(oid), privacy._subject_masked(oid, name), privacy._key_expr(text),
     privacy._key_match(text, int, int), privacy._key_ctids(text[]), privacy._keys_of(jsonb, oid),
-    privacy._export_columns(oid, name[]), privacy._subject_processing(oid, text) TO PUBLIC;
+    privacy._export_columns(oid, name[]), privacy._subject_processing(oid, text, oid),
+    privacy._subject_origins(), privacy._subject_retention_policy(oid), privacy._subject_rights(text),
+    privacy._erasure_defaults(oid) TO PUBLIC;

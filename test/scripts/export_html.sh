@@ -28,11 +28,14 @@ q "CREATE EXTENSION privacy;
    SELECT privacy.protect_column('subscribers', 'phone');
    CREATE INDEX ON messages (subscriber_id); CREATE INDEX ON consents (subscriber_id);
    SELECT privacy.register_subject_table('subscribers', 'id', '{contact,identity}', 'SMS campaigns of our clients',
-                                         source => 'uploaded by the client', provided => true);
+                                         source => 'uploaded by the client', provided => true,
+                                         automated_decisions => 'campaign audiences selected by country and age (profiling); no decision with legal effects');
    SELECT privacy.register_recipient('SMS gateway', 'message delivery', 'US', 'EU-US Data Privacy Framework', 'messages');
    SELECT privacy.set_retention('messages', '1 year', 'sent_at');
    SELECT privacy.record_consent('7', 'marketing', false, 'replied STOP');" >/dev/null
 psql -X -A -t -q -d $DB -c "SET privacy.controller = 'SMS Platform Ltd, 1 Example Street, Dublin'" \
+     -c "SET privacy.dpo_contact = 'Data Protection Officer, dpo@smsplatform.example'" \
+     -c "SET privacy.supervisory_authority = 'Data Protection Commission, 21 Fitzwilliam Square, Dublin 2, Ireland'" \
      -c "SELECT privacy.open_request('7', 'access')" -c "SELECT privacy.export_subject_html('7')" \
      2>/dev/null | tail -n +2 > "$WORK/page.html"
 like "the page is HTML" "$(head -c 60 "$WORK/page.html")" '^<!DOCTYPE html><html lang="en">'

@@ -38,14 +38,21 @@ GRANT SELECT ON subscribers, messages, invoices TO subj_export_dpo;
 SQL
 like "register_subject_table warns about the unindexed foreign key" "$(cat "$TMP/setup.err")" \
      'WARNING:  no index on public.messages\(subscriber_id\)'
+is "the warning is not repeated when another table is registered" "$(grep -c 'no index on public.messages' "$TMP/setup.err")" "1"
 like "and gives the CREATE INDEX to run" "$(cat "$TMP/setup.err")" 'HINT:  Run: CREATE INDEX ON public.messages \(subscriber_id\);'
 
 q "SET privacy.controller = 'Example SMS Ltd'; SELECT privacy.export_subject('1')" > "$TMP/owner.json"
-q "SET ROLE subj_export_dpo; SELECT privacy.export_subject('1')" > "$TMP/dpo.json"
+psql -X -A -t -q -d $DB -c "SET ROLE subj_export_dpo; SELECT privacy.export_subject('1')" > "$TMP/dpo.json" 2> "$TMP/dpo.err"
 q "SELECT privacy.export_subject('nobody')" > "$TMP/empty.json"
 like "the owner's export has the phone in clear" "$(cat "$TMP/owner.json")" '"phone": "\+1-650-555-0101"'
 like "the DPO's export has it marked" "$(cat "$TMP/dpo.json")" '"phone": \{"encrypted": true, "ciphertext": "\$pv1\$'
 like "the DPO's export has the token marked" "$(cat "$TMP/dpo.json")" '"token": \{"token": '
+like "the DPO's export is marked incomplete" "$(cat "$TMP/dpo.json")" '"complete": false'
+like "and the DPO is warned" "$(cat "$TMP/dpo.err")" 'WARNING:  the export of this data subject is incomplete'
+like "the owner's export is complete" "$(cat "$TMP/owner.json")" '"complete": true'
+like "an unknown subject: data_found false" "$(cat "$TMP/empty.json")" '"data_found": false'
+like "the export states the rights" "$(cat "$TMP/owner.json")" '"rights": \{.*"complaint": "You may lodge a complaint'
+
 ok "the owner's export validates against doc/export.schema.json" validate "$TMP/owner.json"
 ok "the DPO's export validates" validate "$TMP/dpo.json"
 ok "an empty export validates" validate "$TMP/empty.json"

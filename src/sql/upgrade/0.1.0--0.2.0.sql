@@ -14,6 +14,19 @@ DROP FUNCTION IF EXISTS privacy._erase_subject(text, text, jsonb);
 -- render.sql: the HTML table builder takes the keys to leave out
 DROP FUNCTION IF EXISTS privacy._html_table(jsonb);
 
+-- data subjects: new parameters (automated decisions, closing the request
+-- answered, plaintext grants), per-table index warnings, richer processing
+-- records and erasure reports
+DROP FUNCTION IF EXISTS privacy.register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]);
+DROP FUNCTION IF EXISTS privacy._register_subject_table(regclass, name, text[], text, text, text, boolean, text, name[]);
+DROP FUNCTION IF EXISTS privacy._subject_index_warnings();
+DROP FUNCTION IF EXISTS privacy._subject_processing(oid, text);
+DROP FUNCTION IF EXISTS privacy.export_subject(text, int);
+DROP FUNCTION IF EXISTS privacy.erase_subject(text, text, int);
+DROP FUNCTION IF EXISTS privacy._finish_erasure(text, jsonb, text);
+DROP FUNCTION IF EXISTS privacy._erase_subject_rows(oid, text, text[], text);
+DROP FUNCTION IF EXISTS privacy.grant_subject_rights(regrole);
+
 -- Legal holds across foreign keys: the hold condition is built per hold
 -- (privacy._holds_on, privacy._subject_hold_condition); the report gains
 -- rows_kept and held_by.
