@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
 . "$HERE/../../scripts/lib.sh"
 q() { psql -X -A -t -q -d postgres -c "$1" 2>&1; }
-N=${ONLINE_ROWS:-200000}
+N=${ONLINE_ROWS:-1000000}
 
 start_cluster "max_parallel_workers_per_gather = 0"
 psql -X -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
