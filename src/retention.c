@@ -297,17 +297,6 @@ privacy_retention_keep_expiry_sql(PG_FUNCTION_ARGS)
 
 /* ---------- registries ---------- */
 
-/* Schema-qualified, quoted name of a relation; NULL if it no longer exists. */
-static char *
-qualified_name(Oid relid)
-{
-	char	   *rel = get_rel_name(relid);
-
-	if (rel == NULL)
-		return NULL;
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
-}
-
 /*
  * Run one statement on the extension's own tables as the extension owner.
  * Returns the first column of the first row as int8 (0 when none).
@@ -390,7 +379,7 @@ privacy_policy_write(PG_FUNCTION_ARGS)
 	json_field(&details, "action", text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	json_field(&details, "expiry_column", NameStr(*PG_GETARG_NAME(4)));
 	appendStringInfoChar(&details, '}');
-	privacy_audit("set_retention", qualified_name(PG_GETARG_OID(0)), NULL, details.data);
+	privacy_audit("set_retention", privacy_qualified_name(PG_GETARG_OID(0)), NULL, details.data);
 	PG_RETURN_VOID();
 }
 
@@ -407,7 +396,7 @@ privacy_policy_remove(PG_FUNCTION_ARGS)
 						 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass RETURNING 1) "
 						 "SELECT pg_catalog.count(*) FROM d", 1, types, vals, NULL);
 	if (removed > 0)
-		privacy_audit("drop_retention", qualified_name(PG_GETARG_OID(0)), NULL, NULL);
+		privacy_audit("drop_retention", privacy_qualified_name(PG_GETARG_OID(0)), NULL, NULL);
 	PG_RETURN_BOOL(removed > 0);
 }
 
@@ -460,7 +449,7 @@ validate_predicate(Oid relid, const char *predicate)
 				 errhint("Write a condition over the table's columns, e.g. client_id = 42.")));
 	/* as the purge will run it: search_path pinned */
 	table_scope_begin(GetUserId(), &s);
-	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE (%s)", qualified_name(relid), predicate), 0, NULL);
+	plan = SPI_prepare(psprintf("SELECT 1 FROM ONLY %s WHERE (%s)", privacy_qualified_name(relid), predicate), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare hold predicate: %s", SPI_result_code_string(SPI_result));
 	table_scope_end(&s);
@@ -559,7 +548,7 @@ privacy_place_hold(PG_FUNCTION_ARGS)
 	json_field(&details, "until", PG_ARGISNULL(3) ? NULL :
 			   DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(3))));
 	appendStringInfoChar(&details, '}');
-	privacy_audit("place_hold", OidIsValid(relid) ? qualified_name(relid) : NULL, subject, details.data);
+	privacy_audit("place_hold", OidIsValid(relid) ? privacy_qualified_name(relid) : NULL, subject, details.data);
 	PG_RETURN_INT32((int32) id);
 }
 
@@ -618,7 +607,7 @@ privacy_release_hold(PG_FUNCTION_ARGS)
 	owner_exec("UPDATE privacy.legal_holds SET released_at = pg_catalog.now(), "
 			   "released_by = $2::pg_catalog.name WHERE id OPERATOR(pg_catalog.=) $1",
 			   2, types, vals, NULL);
-	privacy_audit("release_hold", OidIsValid(relid) ? qualified_name(relid) : NULL, subject,
+	privacy_audit("release_hold", OidIsValid(relid) ? privacy_qualified_name(relid) : NULL, subject,
 				  psprintf("{\"hold_id\": %d}", PG_GETARG_INT32(0)));
 	PG_RETURN_VOID();
 }
@@ -1142,7 +1131,7 @@ static void
 step_batch(PurgeRun *run)
 {
 	TableScope	s;
-	char	   *leaf = qualified_name(run->leaf);
+	char	   *leaf = privacy_qualified_name(run->leaf);
 	char	   *cond;
 	char	   *range;
 	char	   *change;
@@ -1271,7 +1260,7 @@ step_count(PurgeRun *run)
 	leaf_referenced(run);
 	table_scope_begin(run->owner, &s);
 	table_exec(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE %s",
-						qualified_name(run->leaf), expired_condition(run)), SPI_OK_SELECT);
+						privacy_qualified_name(run->leaf), expired_condition(run)), SPI_OK_SELECT);
 	run->step_rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	table_scope_end(&s);
 }
@@ -1315,7 +1304,7 @@ privacy_retention_counts(PG_FUNCTION_ARGS)
 				 errmsg("table must not be null")));
 	relid = PG_GETARG_OID(0);
 	expiry = PG_ARGISNULL(1) ? NULL : quote_identifier(NameStr(*PG_GETARG_NAME(1)));
-	name = qualified_name(relid);
+	name = privacy_qualified_name(relid);
 	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -1369,7 +1358,7 @@ static void
 step_drop_partition(PurgeRun *run)
 {
 	TableScope	s;
-	char	   *part = qualified_name(run->leaf);
+	char	   *part = privacy_qualified_name(run->leaf);
 	bool		isnull;
 	int64		n;
 	int64		held;
@@ -1556,7 +1545,7 @@ purge_table(PurgeRun *run)
 	run->rows = 0;
 	run->log_id = 0;
 	run->referenced = NULL;
-	run->table = qualified_name(run->p->relid);
+	run->table = privacy_qualified_name(run->p->relid);
 	if (run->table == NULL)
 	{
 		run->table = psprintf("%u", run->p->relid);

@@ -115,11 +115,15 @@ privacy_relation_owner(Oid relid)
 	return owner;
 }
 
-/* Schema-qualified, quoted name of relation relid. */
+/* Schema-qualified, quoted name of relation relid; NULL if it no longer exists. */
 char *
 privacy_qualified_name(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		return NULL;
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
 }
 
 /* Type and typmod of column col of relid; an error if there is no such column. */
