@@ -2,7 +2,8 @@
  * subject.c — data subjects: per-subject keys, and the entry points of the
  * registry, requests, consent, restriction, export and erasure.
  *
- * The bookkeeping of those functions is PL/pgSQL (src/sql/subject.sql).  The
+ * The bookkeeping of those functions is PL/pgSQL (src/sql/subject.sql,
+ * requests.sql, export.sql, erasure.sql).  The
  * C entry points decide who it runs as: registry, request, consent and
  * restriction changes run their implementation privacy._<name> as the
  * extension owner, after checking the caller's rights; export and erasure read
