@@ -80,8 +80,7 @@ typedef struct AnonTable
 typedef struct AnonRun
 {
 	MemoryContext cxt;
-	bool		commit_each;	/* CALLed outside a transaction block */
-	bool		pushed;			/* we pushed the active snapshot */
+	BatchCommits commits;		/* commits after each batch when CALLed */
 	int			batch;
 	TransactionId *xids;		/* transactions of this run so far */
 	int			nxids;
@@ -457,14 +456,7 @@ anon_commit(AnonRun *run)
 		}
 		run->xids[run->nxids++] = xid;
 	}
-	if (!run->commit_each)
-		return;
-	if (run->pushed)
-		PopActiveSnapshot();
-	run->pushed = false;
-	SPI_commit();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	run->pushed = true;
+	privacy_batches_commit(&run->commits);
 }
 
 /* The run's transaction ids as an xid[] datum. */
@@ -590,22 +582,18 @@ anon_begin(FunctionCallInfo fcinfo, AnonRun *run, const char *what, int batch)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch size must be positive, not %d", batch)));
 	require_static_masking(what);
-	run->commit_each = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+	run->commits.commit_each = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
 	run->batch = batch;
 	/* survives the commits: a child of the portal's context */
-	run->cxt = AllocSetContextCreate(run->commit_each ? TopMemoryContext : CurrentMemoryContext,
+	run->cxt = AllocSetContextCreate(run->commits.commit_each ? TopMemoryContext : CurrentMemoryContext,
 									 "privacy anonymize", ALLOCSET_DEFAULT_SIZES);
 	run->maxxids = 64;
 	run->xids = MemoryContextAlloc(run->cxt, sizeof(TransactionId) * run->maxxids);
-	privacy_spi_check(SPI_connect_ext(run->commit_each ? SPI_OPT_NONATOMIC : 0),
+	privacy_spi_check(SPI_connect_ext(run->commits.commit_each ? SPI_OPT_NONATOMIC : 0),
 					  SPI_OK_CONNECT, "connect to SPI");
-	if (run->commit_each && !ActiveSnapshotSet())
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		run->pushed = true;
-	}
-	if (!run->commit_each)
+	privacy_batches_begin(&run->commits, run->commits.commit_each);
+	if (!run->commits.commit_each)
 		ereport(NOTICE,
 				(errmsg("%s runs in the current transaction: batches are committed only when it is CALLed outside a transaction block",
 						what)));
@@ -623,9 +611,7 @@ anon_end(AnonRun *run)
 static void
 anon_finish(AnonRun *run)
 {
-	if (run->pushed)
-		PopActiveSnapshot();
-	run->pushed = false;
+	privacy_batches_end(&run->commits);
 	SPI_finish();
 }
 

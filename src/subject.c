@@ -274,20 +274,6 @@ jsonb_text(Datum j)
 	return DatumGetCString(DirectFunctionCall1(jsonb_out, j));
 }
 
-/* Append "name": value (a JSON string, or null) to a JSON object being built. */
-static void
-append_json_field(StringInfo buf, const char *name, const char *value)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, name);
-	appendStringInfoString(buf, ": ");
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
 /* Text form of a Datum of type typid. */
 static char *
 datum_text(Datum value, Oid typid)
@@ -360,10 +346,10 @@ privacy_subject_owner_call(PG_FUNCTION_ARGS)
 		else if (i == 0)
 			object = v;
 		else
-			append_json_field(&details, argnames ? argnames[i] : "arg", v);
+			privacy_json_field(&details, argnames ? argnames[i] : "arg", v);
 	}
 	if (rettype != VOIDOID)
-		append_json_field(&details, "result", isnull ? NULL : datum_text(result, rettype));
+		privacy_json_field(&details, "result", isnull ? NULL : datum_text(result, rettype));
 	appendStringInfoChar(&details, '}');
 	privacy_audit(fname, object, subject, details.data);
 
