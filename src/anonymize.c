@@ -52,6 +52,7 @@
 
 #include "anonymize.h"
 #include "audit.h"
+#include "subject.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_anonymize_table);
@@ -170,7 +171,6 @@ anon_prepare(Oid relid)
 	OwnerScope	scope;
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
-	StringInfoData sets;
 	StringInfoData notnull;
 	StringInfoData ciphertexts;
 	List	   *masked_cols = NIL;
@@ -206,7 +206,6 @@ anon_prepare(Oid relid)
 				 errmsg("table %s has no masking rules", t->name),
 				 errhint("Set masking rules on its personal columns first (SECURITY LABEL FOR privacy ON COLUMN ... "
 						 "or privacy.mask_column).")));
-	initStringInfo(&sets);
 	initStringInfo(&notnull);
 	initStringInfo(&ciphertexts);
 	for (i = 0; i < SPI_processed; i++)
@@ -216,11 +215,10 @@ anon_prepare(Oid relid)
 
 		masked_cols = lappend(masked_cols, col);
 		masked_exprs = lappend(masked_exprs, expr);
-		appendStringInfo(&sets, "%s%s = (%s)", i > 0 ? ", " : "", col, expr);
 		if (strcmp(spi_text(i, 3), "t") == 0)
 			appendStringInfo(&notnull, "%s(%s) IS NULL", notnull.len > 0 ? " OR " : "", expr);
 	}
-	t->sets = sets.data;
+	t->sets = privacy_masking_set_clause(relid, NULL);
 
 	/* foreign keys: a masked column is no foreign key, and keys it holds cascade */
 	spi_query("SELECT f.conname, f.conrelid::pg_catalog.regclass::pg_catalog.text, "

@@ -825,10 +825,10 @@ privacy_export_rows(PG_FUNCTION_ARGS)
  * place, "col = (expr), ..." in column order; NULL when it has none.  With
  * columns, also the columns it changes as a JSON array text ("[]" when none).
  * Read as the extension owner: the one builder of that clause (erasure,
- * retention).
+ * retention, anonymize_table).
  */
-static char *
-masking_assignments(Oid relid, char **columns)
+char *
+privacy_masking_set_clause(Oid relid, char **columns)
 {
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
@@ -868,7 +868,7 @@ privacy_masking_assignments(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(relid)),
 				 errdetail("Only the table's owner or a role that may UPDATE it reads its masking assignments.")));
-	sets = masking_assignments(relid, NULL);
+	sets = privacy_masking_set_clause(relid, NULL);
 	if (sets == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -951,7 +951,7 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 		Oid			argtype = OIDOID;
 		Datum		arg = ObjectIdGetDatum(relid);
 
-		sets = masking_assignments(relid, &cleared);
+		sets = privacy_masking_set_clause(relid, &cleared);
 		method = "masking rules";
 		if (sets == NULL)
 		{
