@@ -210,7 +210,7 @@ REVOKE ALL ON FUNCTION privacy._erase_subject(text, text, jsonb, jsonb) FROM PUB
 
 -- After an erasure, as the extension owner: destroy the subject's own key
 -- (unless some of the subject's data is held) and write the deletion log
--- (privacy.deletion_log of retention, when installed).  Returns the report
+-- (privacy.deletion_log, one row per table and action).  Returns the report
 -- completed with what was done.
 CREATE OR REPLACE FUNCTION privacy._finish_erasure(subject text, report jsonb, caller text, close_request boolean)
 RETURNS jsonb
@@ -221,9 +221,6 @@ DECLARE
     kname  text := privacy.subject_key_name(subject);
     status text;
     key    jsonb;
-    logged boolean := false;
-    e      jsonb;
-    act    text;
     closed boolean := false;
     erased text[];
 BEGIN
@@ -241,28 +238,15 @@ BEGIN
         key := pg_catalog.jsonb_build_object('name', kname, 'existed', true, 'destroyed', true);
     END IF;
 
-    IF pg_catalog.to_regclass('privacy.deletion_log') IS NOT NULL
-       AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('privacy.deletion_log')
-               AND NOT a.attisdropped
-               AND a.attname IN ('relid', 'table_name', 'policy', 'action', 'rows', 'role', 'note'))
-           OPERATOR(pg_catalog.=) 7 THEN
-        FOR e IN SELECT x FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'tables') x LOOP
-            FOREACH act IN ARRAY ARRAY['deleted', 'anonymized'] LOOP
-                CONTINUE WHEN (e OPERATOR(pg_catalog.->>) act)::bigint OPERATOR(pg_catalog.=) 0;
-                EXECUTE 'INSERT INTO privacy.deletion_log (relid, table_name, policy, action, rows, role, note) '
-                        'VALUES ($1, $2, ''erasure'', $3, $4, $5, $6)'
-                  USING (e OPERATOR(pg_catalog.->>) 'table')::pg_catalog.regclass::pg_catalog.oid,
-                        e OPERATOR(pg_catalog.->>) 'table',
-                        CASE act WHEN 'deleted' THEN 'delete' ELSE 'anonymize' END,
-                        (e OPERATOR(pg_catalog.->>) act)::bigint, caller,
-                        pg_catalog.format('erase_subject, request %s: %s',
-                                          COALESCE(report OPERATOR(pg_catalog.->>) 'request_id', 'none'),
-                                          report OPERATOR(pg_catalog.->>) 'reason');
-            END LOOP;
-        END LOOP;
-        logged := true;
-    END IF;
+    INSERT INTO privacy.deletion_log (relid, table_name, policy, action, rows, role, note)
+    SELECT (x OPERATOR(pg_catalog.->>) 'table')::pg_catalog.regclass::pg_catalog.oid, x OPERATOR(pg_catalog.->>) 'table',
+           'erasure', a.action, (x OPERATOR(pg_catalog.->>) a.done)::bigint, caller,
+           pg_catalog.format('erase_subject, request %s: %s',
+                             COALESCE(report OPERATOR(pg_catalog.->>) 'request_id', 'none'),
+                             report OPERATOR(pg_catalog.->>) 'reason')
+      FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'tables') x
+     CROSS JOIN (VALUES ('deleted', 'delete'), ('anonymized', 'anonymize')) a (done, action)
+     WHERE (x OPERATOR(pg_catalog.->>) a.done)::bigint OPERATOR(pg_catalog.<>) 0;
     IF close_request THEN
         closed := privacy._close_answered_request(report,
                       'erased by erase_subject (' OPERATOR(pg_catalog.||) (report OPERATOR(pg_catalog.->>) 'status')
@@ -286,7 +270,7 @@ BEGIN
                    'followed by this erasure again (see privacy.deletion_log). Values encrypted with the subject''s own key '
                    'cannot be decrypted in any copy once that key is destroyed.',
         'request_closed', closed,
-        'key', key, 'deletion_log', logged);
+        'key', key, 'deletion_log', true);
 END
 $$;
 COMMENT ON FUNCTION privacy._finish_erasure(text, jsonb, text, boolean) IS

@@ -20,12 +20,26 @@
 -- executable by PUBLIC but subject_key_name(); privacy.grant_subject_rights(role)
 -- grants the set (is_restricted included: restriction status is personal data).
 
+-- The erasure actions, the one definition every part reads (registration,
+-- erasure, export, data_map): what erase_subject does with a table's rows of
+-- the subject, ordered from least to most kept.  A table reached through
+-- foreign keys without a rule of its own takes the greatest of its parents'.
+DO $$
+BEGIN
+    IF pg_catalog.to_regtype('privacy.erasure_action') IS NULL THEN
+        CREATE TYPE privacy.erasure_action AS ENUM ('delete', 'anonymize', 'retain');
+    END IF;
+END
+$$;
+COMMENT ON TYPE privacy.erasure_action IS
+  'What erase_subject does with a table''s rows of the subject: delete, anonymize (masking rules or safe defaults) or retain (kept as required by law)';
+
 CREATE TABLE IF NOT EXISTS privacy.subject_tables (
     tbl               regclass PRIMARY KEY,
     subject_column    name,
     categories        text[],
     purpose           text,
-    on_erasure        text NOT NULL DEFAULT 'delete' CHECK (on_erasure IN ('delete', 'anonymize', 'retain')),
+    on_erasure        privacy.erasure_action NOT NULL DEFAULT 'delete',
     source            text,
     provided          boolean NOT NULL DEFAULT false,
     retention         text,
@@ -37,6 +51,20 @@ REVOKE ALL ON privacy.subject_tables FROM PUBLIC;
 GRANT SELECT ON privacy.subject_tables TO PUBLIC;
 COMMENT ON TABLE privacy.subject_tables IS
   'Tables holding personal data of data subjects: subject column (NULL: reached through foreign keys), categories, purpose, on-erasure rule';
+-- 0.1.0 stored on_erasure as text with a CHECK of its own
+DO $$
+BEGIN
+    IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid OPERATOR(pg_catalog.=) 'privacy.subject_tables'::pg_catalog.regclass
+           AND a.attname OPERATOR(pg_catalog.=) 'on_erasure') OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype THEN
+        ALTER TABLE privacy.subject_tables DROP CONSTRAINT IF EXISTS subject_tables_on_erasure_check;
+        ALTER TABLE privacy.subject_tables ALTER COLUMN on_erasure DROP DEFAULT;
+        ALTER TABLE privacy.subject_tables ALTER COLUMN on_erasure TYPE privacy.erasure_action
+            USING on_erasure::privacy.erasure_action;
+        ALTER TABLE privacy.subject_tables ALTER COLUMN on_erasure SET DEFAULT 'delete';
+    END IF;
+END
+$$;
 ALTER TABLE privacy.subject_tables ADD COLUMN IF NOT EXISTS automated_decisions text NOT NULL DEFAULT 'none';
 COMMENT ON COLUMN privacy.subject_tables.automated_decisions IS
   'Automated decision-making or profiling based on the table''s data (GDPR Art. 15(1)(h), 22): ''none'' or a description';
@@ -196,10 +224,12 @@ BEGIN
     IF (SELECT r.relkind FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) tbl) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type';
     END IF;
-    IF COALESCE(on_erasure, '') NOT IN ('delete', 'anonymize', 'retain') THEN
+    IF NOT COALESCE(on_erasure, '') OPERATOR(pg_catalog.=)
+           ANY (pg_catalog.enum_range(NULL::privacy.erasure_action)::pg_catalog.text[]) THEN
         RAISE EXCEPTION 'invalid on_erasure rule "%"', on_erasure
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use ''delete'', ''anonymize'' or ''retain''.';
+                  HINT = pg_catalog.format('Use one of %s.', pg_catalog.array_to_string(
+                      pg_catalog.enum_range(NULL::privacy.erasure_action)::pg_catalog.text[], ', '));
     END IF;
     FOREACH c IN ARRAY ARRAY[subject_column] OPERATOR(pg_catalog.||) COALESCE(tokenized_columns, '{}') LOOP
         IF c IS NOT NULL AND NOT EXISTS (
@@ -212,7 +242,7 @@ BEGIN
     INSERT INTO privacy.subject_tables AS s
            (tbl, subject_column, categories, purpose, on_erasure, source, provided, retention,
             tokenized_columns, automated_decisions, registered_by)
-    VALUES (tbl, subject_column, categories, purpose, on_erasure, source, COALESCE(provided, false),
+    VALUES (tbl, subject_column, categories, purpose, on_erasure::privacy.erasure_action, source, COALESCE(provided, false),
             retention, COALESCE(tokenized_columns, '{}'), COALESCE(automated_decisions, 'none'), session_user)
     ON CONFLICT ON CONSTRAINT subject_tables_pkey DO UPDATE
        SET subject_column = EXCLUDED.subject_column, categories = EXCLUDED.categories,
@@ -285,8 +315,8 @@ COMMENT ON FUNCTION privacy.register_recipient(text, text, text, text, regclass)
 REVOKE ALL ON FUNCTION privacy.register_recipient(text, text, text, text, regclass) FROM PUBLIC;
 
 -- On-erasure rule of every table of the graph: registered tables their own;
--- followed tables not registered inherit the strictest of their parents
--- (retain over anonymize over delete).
+-- followed tables not registered inherit the greatest of their parents'
+-- (in privacy.erasure_action's order: retain over anonymize over delete).
 CREATE OR REPLACE FUNCTION privacy._subject_rules()
 RETURNS TABLE (relid oid, subject_column name, depth int, on_erasure text, registered boolean)
 LANGUAGE plpgsql STABLE
@@ -296,8 +326,6 @@ DECLARE
     g      record;
     rules  jsonb := '{}';
     tbls   oid[];
-    rank   text[] := ARRAY['delete', 'anonymize', 'retain'];
-    best   int;
 BEGIN
     SELECT pg_catalog.array_agg(x.relid) INTO tbls FROM privacy._subject_graph() x;
     FOR g IN SELECT x.relid, x.subject_column, x.depth, s.on_erasure
@@ -305,11 +333,11 @@ BEGIN
                LEFT JOIN privacy.subject_tables s ON s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) x.relid
               ORDER BY x.depth, x.relid LOOP
         IF g.on_erasure IS NULL THEN
-            SELECT COALESCE(pg_catalog.max(pg_catalog.array_position(rank, rules OPERATOR(pg_catalog.->>) e.parent::pg_catalog.text)), 1)
-              INTO best
+            SELECT COALESCE(pg_catalog.max((rules OPERATOR(pg_catalog.->>) e.parent::pg_catalog.text)::privacy.erasure_action),
+                            'delete')
+              INTO g.on_erasure
               FROM privacy._subject_edges(tbls) e
              WHERE e.child OPERATOR(pg_catalog.=) g.relid AND e.parent OPERATOR(pg_catalog.<>) g.relid;
-            g.on_erasure := rank[best];
         END IF;
         rules := rules OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(g.relid::pg_catalog.text, g.on_erasure);
         relid := g.relid; subject_column := g.subject_column; depth := g.depth;
