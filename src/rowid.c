@@ -15,20 +15,14 @@
 #include "postgres.h"
 #include "compat.h"
 
-#include "access/table.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "nodes/pg_list.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
-#include "utils/syscache.h"
 
 #include "citus.h"
 #include "rowid.h"
@@ -45,9 +39,11 @@ void
 row_identity_of(Oid relid, RowIdentity *id)
 {
 	const char *kind;
-	Relation	rel;
-	List	   *indexes;
-	ListCell   *lc;
+	Oid			argtype = OIDOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	AttrNumber	attnums[INDEX_MAX_KEYS];
+	int			n = 0;
+	int			i;
 
 	memset(id, 0, sizeof(*id));
 	id->relid = relid;
@@ -59,33 +55,33 @@ row_identity_of(Oid relid, RowIdentity *id)
 	if (kind == NULL)
 		return;
 	id->by_key = true;
-	rel = table_open(relid, AccessShareLock);
-	indexes = RelationGetIndexList(rel);
-	foreach(lc, indexes)
+	/* the primary key's columns, from the catalog (no lock on the table) */
+	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
+	privacy_spi_check(SPI_execute_with_args("SELECT k.n FROM pg_catalog.pg_index i "
+											"CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) "
+											"WITH ORDINALITY k(n, o) "
+											"WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary "
+											"AND k.o OPERATOR(pg_catalog.<=) i.indnkeyatts ORDER BY k.o",
+											1, &argtype, &arg, NULL, true, INDEX_MAX_KEYS),
+					  SPI_OK_SELECT, "read the primary key");
+	for (i = 0; i < (int) SPI_processed; i++)
 	{
-		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
-		Form_pg_index ix;
-		int			i;
+		bool		isnull;
 
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for index %u", lfirst_oid(lc));
-		ix = (Form_pg_index) GETSTRUCT(tup);
-		if (ix->indisprimary)
-		{
-			for (i = 0; i < ix->indnkeyatts && i < INDEX_MAX_KEYS; i++)
-			{
-				Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), ix->indkey.values[i] - 1);
-
-				id->cols[i] = pstrdup(quote_identifier(NameStr(att->attname)));
-				id->types[i] = format_type_extended(att->atttypid, att->atttypmod,
-													FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
-			}
-			id->ncols = i;
-		}
-		ReleaseSysCache(tup);
+		attnums[n++] = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	list_free(indexes);
-	table_close(rel, AccessShareLock);
+	SPI_finish();
+	for (i = 0; i < n; i++)
+	{
+		Oid			typid;
+		int32		typmod;
+		Oid			collid;
+
+		get_atttypetypmodcoll(relid, attnums[i], &typid, &typmod, &collid);
+		id->cols[i] = pstrdup(quote_identifier(get_attname(relid, attnums[i], false)));
+		id->types[i] = format_type_extended(typid, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+	}
+	id->ncols = n;
 	if (id->ncols == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
