@@ -203,7 +203,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     other text;
+    fn    text := CASE op WHEN 'protect' THEN 'protect_column' WHEN 'unprotect' THEN 'unprotect_column'
+                          WHEN 'restamp' THEN 'set_retention' ELSE op END;
 BEGIN
+    -- batches are page ranges of one table (ctid): Citus tables keep their rows in shards
+    PERFORM privacy._citus_refuse(tbl, pg_catalog.format('privacy.%s_online', fn),
+        pg_catalog.format('Call privacy.%s(), which converts every shard in one transaction.', fn));
     -- the batches run with the caller's rights, so the caller must be the
     -- table's owner itself (not a superuser or a member): the table's triggers,
     -- defaults and index expressions then never run with more rights than theirs
