@@ -15,6 +15,11 @@
  *    whole ring once the statement (and Citus's propagation of it) is done;
  *  - privacy.sync_key_ring() copies the whole ring (a node added later).
  *
+ * The registry of protected columns follows the same way, for distributed
+ * tables only: each change of a table's rows on the coordinator is copied to
+ * every worker (privacy._registry_apply), where the access check of
+ * privacy._decrypt_column reads it when a query decrypts on the shards.
+ *
  * A worker remembers in privacy.ring_sync that it holds the coordinator's
  * ring; keyed functions refuse to run on a worker without it.  Nothing here
  * links against Citus: its function is looked up when first needed.
@@ -23,6 +28,7 @@
 #include "compat.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -33,6 +39,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/varlena.h"
 
 #include "citus.h"
 #include "util.h"
@@ -42,6 +49,7 @@ PG_FUNCTION_INFO_V1(privacy_keys_row_sync);
 PG_FUNCTION_INFO_V1(privacy_keys_worker_guard);
 PG_FUNCTION_INFO_V1(privacy_ring_apply);
 PG_FUNCTION_INFO_V1(privacy_sync_key_ring);
+PG_FUNCTION_INFO_V1(privacy_registry_apply);
 
 typedef void (*SendToWorkersFn) (const char *command);
 
@@ -168,6 +176,31 @@ metadata_worker_count(void)
 }
 
 /*
+ * Start a copy of what to every worker: as the owner of the privacy schema
+ * (scope, ended by the caller), with Citus's transactional send, returned.
+ * NULL (scope already ended) when there is no worker to copy to.
+ */
+static SendToWorkersFn
+begin_send(OwnerScope *scope, const char *what)
+{
+	SendToWorkersFn send;
+
+	privacy_owner_begin(scope);
+	if (metadata_worker_count() == 0)
+	{
+		privacy_owner_end(scope);
+		return NULL;
+	}
+	send = citus_send_fn();
+	if (send == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot copy %s to the Citus workers", what),
+				 errdetail("Function SendCommandToWorkersWithMetadata was not found in the citus library.")));
+	return send;
+}
+
+/*
  * Send rows of the coordinator's ring to every worker: all of them (full) or
  * those of key_ids.  Runs as the owner of the privacy schema; the workers
  * apply them with privacy._ring_apply in the coordinated transaction.
@@ -183,18 +216,9 @@ push_ring(bool full, List *key_ids)
 	Oid			argtype = TEXTOID;
 	Datum		arg;
 
-	privacy_owner_begin(&scope);
-	if (metadata_worker_count() == 0)
-	{
-		privacy_owner_end(&scope);
-		return;
-	}
-	send = citus_send_fn();
+	send = begin_send(&scope, "the key ring");
 	if (send == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot copy the key ring to the Citus workers"),
-				 errdetail("Function SendCommandToWorkersWithMetadata was not found in the citus library.")));
+		return;
 
 	initStringInfo(&ids);
 	appendStringInfoChar(&ids, '{');
@@ -403,6 +427,103 @@ privacy_ring_apply(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Send the coordinator's registry rows of the protected distributed table
+ * relid (InvalidOid: of every one) to every worker, which applies them with
+ * privacy._registry_apply in the coordinated transaction.  Tables travel by
+ * qualified name: their oids differ on every node.  Runs as the owner of the
+ * privacy schema.
+ */
+static void
+push_registry(Oid relid)
+{
+	OwnerScope	scope;
+	SendToWorkersFn send;
+	Oid			argtype = OIDOID;
+	Datum		arg = ObjectIdGetDatum(relid);
+	int			rc;
+	uint64		i;
+
+	send = begin_send(&scope, "the registry of protected columns");
+	if (send == NULL)
+		return;
+	rc = SPI_execute_with_args("SELECT pg_catalog.format('SELECT privacy._registry_apply(%L, %L::pg_catalog.jsonb)', "
+							   "  pg_catalog.format('%I.%I', n.nspname, c.relname), "
+							   "  COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(p) "
+							   "                   OPERATOR(pg_catalog.-) 'tbl' OPERATOR(pg_catalog.-) 'view') "
+							   "              FROM privacy.protected_columns p WHERE p.tbl OPERATOR(pg_catalog.=) c.oid), '[]')) "
+							   "FROM pg_catalog.pg_class c "
+							   "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+							   "WHERE c.oid OPERATOR(pg_catalog.=) $1 OR $1 OPERATOR(pg_catalog.=) 0 AND c.oid IN "
+							   "  (SELECT p.tbl FROM privacy.protected_columns p "
+							   "    WHERE privacy._citus_kind(p.tbl) OPERATOR(pg_catalog.=) 'distributed')",
+							   1, &argtype, &arg, NULL, false, 0);
+	privacy_spi_check(rc, SPI_OK_SELECT, "read privacy.protected_columns");
+	for (i = 0; i < SPI_processed; i++)
+		send(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	privacy_owner_end(&scope);
+}
+
+/*
+ * After the coordinator changed the protected columns of relid: copy them to
+ * every worker when relid is a distributed table.
+ */
+void
+privacy_citus_registry_changed(Oid relid)
+{
+	const char *kind;
+
+	if (citus_node_role() != 1)
+		return;
+	kind = privacy_citus_table_kind(relid);
+	if (kind != NULL && strcmp(kind, "distributed") == 0)
+		push_registry(relid);
+}
+
+/*
+ * privacy._registry_apply(tbl text, rows jsonb): on a worker, replace the
+ * registry rows of the (shell) table named tbl with the coordinator's rows.
+ * Views are not recorded here: the access check finds the table's
+ * _decrypted view itself on a worker (protect.c).
+ */
+Datum
+privacy_registry_apply(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	Oid			relid;
+	OwnerScope	scope;
+	Oid			types[2] = {OIDOID, JSONBOID};
+	Datum		vals[2];
+	int			rc;
+
+	if (!privacy_citus_is_worker())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("privacy._registry_apply runs on Citus workers only")));
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(name)), NoLock, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" does not exist on this Citus worker", text_to_cstring(name))));
+	vals[0] = ObjectIdGetDatum(relid);
+	vals[1] = PG_GETARG_DATUM(1);
+	privacy_owner_begin(&scope);
+	rc = SPI_execute_with_args("DELETE FROM privacy.protected_columns p "
+							   "WHERE p.tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass OR p.context IN "
+							   "  (SELECT r.context FROM pg_catalog.jsonb_populate_recordset(NULL::privacy.protected_columns, $2) r)",
+							   2, types, vals, NULL, false, 0);
+	privacy_spi_check(rc, SPI_OK_DELETE, "delete from privacy.protected_columns");
+	rc = SPI_execute_with_args("INSERT INTO privacy.protected_columns (tbl, col, key_name, deterministic, original_type, "
+							   "  max_chars, context, view, protected_at, protected_by) "
+							   "SELECT $1::pg_catalog.regclass, r.col, r.key_name, r.deterministic, r.original_type, "
+							   "  r.max_chars, r.context, NULL, r.protected_at, r.protected_by "
+							   "FROM pg_catalog.jsonb_populate_recordset(NULL::privacy.protected_columns, $2) r",
+							   2, types, vals, NULL, false, 0);
+	privacy_spi_check(rc, SPI_OK_INSERT, "insert into privacy.protected_columns");
+	privacy_owner_end(&scope);
+	PG_RETURN_VOID();
+}
+
 /* privacy.sync_key_ring(): copy the whole ring to every worker; returns their number. */
 Datum
 privacy_sync_key_ring(PG_FUNCTION_ARGS)
@@ -415,6 +536,7 @@ privacy_sync_key_ring(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("privacy.sync_key_ring() runs on a Citus coordinator only")));
 	push_ring(true, NIL);
+	push_registry(InvalidOid);
 	privacy_owner_begin(&scope);
 	n = metadata_worker_count();
 	privacy_owner_end(&scope);

@@ -19,5 +19,7 @@ extern void privacy_citus_refuse(Oid relid, const char *capability, const char *
 extern void privacy_citus_ring_check(void);
 /* Statement trigger part: refuse on workers, copy changes from the coordinator. */
 extern void privacy_citus_keys_changed(TriggerData *trigdata);
+/* On the coordinator: copy the protected-column rows of a distributed table to every worker. */
+extern void privacy_citus_registry_changed(Oid relid);
 
 #endif							/* PRIVACY_CITUS_H */

@@ -267,6 +267,32 @@ may_read_view_column(Oid view, const char *col)
 		pg_attribute_aclcheck(view, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 }
 
+static bool view_reads_table(Oid view, Oid relid);
+
+/*
+ * On a Citus worker the registry records no view (Citus creates the
+ * coordinator's view here over a connection of its own): the table's
+ * "<table>_decrypted" view, if it is a view in the table's schema, owned by
+ * the table's owner, whose rule reads the table; InvalidOid otherwise.
+ */
+static Oid
+worker_decrypted_view(Oid relid)
+{
+	char	   *want;
+	Oid			view;
+
+	if (get_rel_name(relid) == NULL || !privacy_citus_is_worker())
+		return InvalidOid;
+	want = psprintf("%s_decrypted", get_rel_name(relid));
+	want[pg_mbcliplen(want, strlen(want), NAMEDATALEN - 1)] = '\0';
+	view = get_relname_relid(want, get_rel_namespace(relid));
+	if (!OidIsValid(view) || get_rel_relkind(view) != RELKIND_VIEW ||
+		privacy_relation_owner(view) != privacy_relation_owner(relid) ||
+		!view_reads_table(view, relid))
+		return InvalidOid;
+	return view;
+}
+
 /*
  * Allow decrypting a protected column's values to the table owner and to
  * roles that may SELECT from its "<table>_decrypted" view; remembered in
@@ -310,6 +336,8 @@ check_decrypt_access(FunctionCallInfo fcinfo, const char *context)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("no protected column has context \"%s\"", context)));
+	if (!OidIsValid(view) && !privacy_owns_relation(tbl, GetUserId()))
+		view = worker_decrypted_view(tbl);
 	if (!privacy_owns_relation(tbl, GetUserId()) && !may_read_view_column(view, col))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -474,6 +502,7 @@ privacy_registry_write(PG_FUNCTION_ARGS)
 				  "(tbl, col, key_name, deterministic, original_type, context, max_chars, protected_by) "
 				  "VALUES ($1::pg_catalog.regclass, $2::pg_catalog.name, $3, $4, $5, $6, $7, SESSION_USER)",
 				  7, types, vals, nulls, SPI_OK_INSERT);
+	privacy_citus_registry_changed(relid);
 	PG_RETURN_TEXT_P(cstring_to_text(context));
 }
 
@@ -561,6 +590,7 @@ privacy_registry_remove(PG_FUNCTION_ARGS)
 				  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
 				  "AND col OPERATOR(pg_catalog.=) $2::pg_catalog.name",
 				  2, types, vals, NULL, SPI_OK_DELETE);
+	privacy_citus_registry_changed(PG_GETARG_OID(0));
 	PG_RETURN_VOID();
 }
 

@@ -57,7 +57,7 @@ CREATE OR REPLACE FUNCTION privacy.sync_key_ring() RETURNS int
 AS 'MODULE_PATHNAME', 'privacy_sync_key_ring' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION privacy.sync_key_ring() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.sync_key_ring() IS
-  'On a Citus coordinator: copies the whole key ring to every worker (run after citus_add_node); returns the number of workers';
+  'On a Citus coordinator: copies the whole key ring and the protected columns of distributed tables to every worker (run after citus_add_node); returns the number of workers';
 
 -- Each node's master-key id and ring fingerprint, as seen from the coordinator.
 CREATE OR REPLACE FUNCTION privacy.key_ring_status()
@@ -179,6 +179,52 @@ COMMENT ON FUNCTION privacy._needs_reencrypt_shard(text) IS
 COMMENT ON FUNCTION privacy._needs_reencrypt_shard(bytea) IS
   'privacy._needs_reencrypt for the pushed-down UPDATE of reencrypt on a Citus distributed table';
 
+-- protect_column on a distributed table: the protection trigger (created on
+-- every shard) encrypts the rows, touched by one UPDATE that Citus pushes down.
+-- A value already in ciphertext form would pass the trigger unchanged (on a
+-- local table protect_column encrypts it again): refused, never kept silently.
+CREATE OR REPLACE FUNCTION privacy._citus_protect_rows(tbl regclass, col name) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE privacy.is_ciphertext(%I)', tbl, col) INTO n;
+    IF n OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'column "%" of the Citus distributed table "%" holds % values in ciphertext form', col, tbl, n
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'On a distributed table the protection trigger encrypts the rows; it keeps ciphertexts as they are.',
+                  HINT = 'Decrypt those values (or clear them) first, then protect the column.';
+    END IF;
+    EXECUTE pg_catalog.format('UPDATE %s SET %I = %I WHERE %I IS NOT NULL', tbl, col, col, col);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION privacy._citus_protect_rows(regclass, name) IS
+  'protect_column on a Citus distributed table: encrypts the rows of every shard through the protection trigger';
+
+-- unprotect_column on a distributed table: privacy._decrypt_column labelled
+-- IMMUTABLE only so that Citus pushes the UPDATE down to every shard (as
+-- _reencrypt_shard_value); the same access check runs on the worker.  Not for indexes.
+CREATE OR REPLACE FUNCTION privacy._decrypt_shard_column(value text, context text) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION privacy._decrypt_shard_column(value bytea, context text) RETURNS bytea
+AS 'MODULE_PATHNAME', 'privacy_decrypt_column' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy._decrypt_shard_column(text, text) IS
+  'privacy._decrypt_column for the pushed-down UPDATE of unprotect_column on a Citus distributed table';
+COMMENT ON FUNCTION privacy._decrypt_shard_column(bytea, text) IS
+  'privacy._decrypt_column for the pushed-down UPDATE of unprotect_column on a Citus distributed table';
+
+-- On a worker: the coordinator's registry rows of one protected distributed
+-- table (its shell table here), for the access check of _decrypt_column.
+CREATE OR REPLACE FUNCTION privacy._registry_apply(tbl text, rows jsonb) RETURNS void
+AS 'MODULE_PATHNAME', 'privacy_registry_apply' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION privacy._registry_apply(text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION privacy._registry_apply(text, jsonb) IS
+  'On a Citus worker: replaces the protected-column rows of a distributed table with those sent by the coordinator';
+
 -- Internal functions executable by PUBLIC (README, "Security notes"), each for its reason:
 -- PUBLIC: catalog-only (pg_dist_partition, which Citus lets everyone read); called by
 -- invoker-rights functions (protect_column, set_retention, mask_column, export) to refuse.
@@ -189,3 +235,9 @@ REVOKE ALL ON FUNCTION privacy._reencrypt_shard_value(text, text), privacy._reen
     privacy._needs_reencrypt_shard(text), privacy._needs_reencrypt_shard(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy._reencrypt_shard_value(text, text), privacy._reencrypt_shard_value(bytea, text),
     privacy._needs_reencrypt_shard(text), privacy._needs_reencrypt_shard(bytea) TO PUBLIC;
+-- PUBLIC: as _decrypt_column (checks the reader's rights itself); unprotect_column runs it as its caller.
+REVOKE ALL ON FUNCTION privacy._decrypt_shard_column(text, text), privacy._decrypt_shard_column(bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy._decrypt_shard_column(text, text), privacy._decrypt_shard_column(bytea, text) TO PUBLIC;
+-- PUBLIC: invoker-rights helper of protect_column (its UPDATE runs with the caller's rights).
+REVOKE ALL ON FUNCTION privacy._citus_protect_rows(regclass, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy._citus_protect_rows(regclass, name) TO PUBLIC;

@@ -149,6 +149,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF privacy._citus_kind(tbl) IS NOT NULL THEN
+        -- the protection trigger only reads and writes its own row: safe on every shard
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
                   AND t.tgname OPERATOR(pg_catalog.=) 'zz_privacy_protect') THEN
@@ -243,9 +247,11 @@ BEGIN
         RAISE EXCEPTION 'cannot protect a column of "%"', tbl
             USING ERRCODE = 'wrong_object_type', DETAIL = 'Only tables can have protected columns.';
     END IF;
+    -- distributed tables: the trigger on every shard (privacy.protect_column)
     PERFORM privacy._citus_refuse(tbl, 'privacy.protect_column',
-        'Encrypt in the statements that write the column (privacy.encrypt() runs on the workers) '
-        'and move old key versions with privacy.reencrypt().');
+        'Protect the column of a distributed table, or encrypt in the statements that write the column '
+        '(privacy.encrypt()).',
+        ARRAY['reference', 'citus local']);
     SELECT a.atttypid, a.atttypmod, pg_catalog.format_type(a.atttypid, a.atttypmod)
       INTO typ, typmod, tname
       FROM pg_catalog.pg_attribute a
@@ -297,13 +303,16 @@ RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    ctx text := privacy._protect_column_setup(tbl, col, key_name, deterministic);
 BEGIN
+    IF privacy._citus_kind(tbl) IS NOT NULL THEN
+        -- Citus distributed table: the trigger on every shard encrypts the rows
+        RETURN privacy._citus_protect_rows(tbl, col);
+    END IF;
     -- every existing value is data to protect, even one that looks like a ciphertext
-    RETURN privacy._batch_update(tbl,
-               pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col,
-                                 privacy._protect_column_setup(tbl, col, key_name, deterministic)),
-               pg_catalog.format('%I IS NOT NULL', col),
-               batch);
+    RETURN privacy._batch_update(tbl, pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col, ctx),
+                                 pg_catalog.format('%I IS NOT NULL', col), batch);
 END
 $$;
 COMMENT ON FUNCTION privacy.protect_column(regclass, name, text, boolean, int) IS
@@ -325,12 +334,20 @@ BEGIN
         RAISE EXCEPTION 'column "%" of table "%" is not protected', col, tbl USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM privacy._citus_refuse(tbl, 'privacy.unprotect_column',
-        'Undistribute the table (undistribute_table()) first, then unprotect the column.');
+        'Undistribute the table (undistribute_table()) first, then unprotect the column.',
+        ARRAY['reference', 'citus local']);
     acl := privacy._drop_decrypted_view(tbl);
     PERFORM privacy._drop_protect_trigger(tbl);
-    n := privacy._batch_update(tbl,
-             pg_catalog.format('%I = privacy._decrypt_column(%I, %L)', col, col, r.context),
-             pg_catalog.format('%I IS NOT NULL', col), batch);
+    IF privacy._citus_kind(tbl) IS NOT NULL THEN
+        -- Citus distributed table: one UPDATE that Citus pushes down to every shard
+        EXECUTE pg_catalog.format('UPDATE %s SET %I = privacy._decrypt_shard_column(%I, %L) WHERE %I IS NOT NULL',
+                                  tbl, col, col, r.context, col);
+        GET DIAGNOSTICS n = ROW_COUNT;
+    ELSE
+        n := privacy._batch_update(tbl,
+                 pg_catalog.format('%I = privacy._decrypt_column(%I, %L)', col, col, r.context),
+                 pg_catalog.format('%I IS NOT NULL', col), batch);
+    END IF;
     PERFORM privacy._registry_remove(tbl, col);
     IF r.max_chars IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s', tbl, col, r.original_type);
