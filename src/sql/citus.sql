@@ -179,17 +179,36 @@ COMMENT ON FUNCTION privacy._needs_reencrypt_shard(text) IS
 COMMENT ON FUNCTION privacy._needs_reencrypt_shard(bytea) IS
   'privacy._needs_reencrypt for the pushed-down UPDATE of reencrypt on a Citus distributed table';
 
--- protect_column on a distributed table: the protection trigger (created on
--- every shard) encrypts the rows, touched by one UPDATE that Citus pushes down.
--- A value already in ciphertext form would pass the trigger unchanged (on a
--- local table protect_column encrypts it again): refused, never kept silently.
-CREATE OR REPLACE FUNCTION privacy._citus_protect_rows(tbl regclass, col name) RETURNS bigint
+-- protect_column / unprotect_column on a distributed table: every row is
+-- rewritten by one UPDATE that Citus pushes down to every shard.  Protecting
+-- (unprotect_context NULL) touches the rows so that the protection trigger,
+-- on every shard, encrypts them; a value already in ciphertext form would pass
+-- the trigger unchanged (on a local table protect_column encrypts it again):
+-- refused, never kept silently.  Unprotecting decrypts with
+-- _decrypt_shard_column.  A "latest write" retention policy is refused: its
+-- trigger on the shards would move every expiry (on a local table the rewrite
+-- keeps them, which cannot be asked of the shards).
+CREATE OR REPLACE FUNCTION privacy._citus_convert_rows(tbl regclass, col name, unprotect_context text)
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n bigint;
+    fn text := CASE WHEN unprotect_context IS NULL THEN 'privacy.protect_column' ELSE 'privacy.unprotect_column' END;
+    n  bigint;
 BEGIN
+    IF EXISTS (SELECT 1 FROM privacy.retention_policies p
+                WHERE p.tbl OPERATOR(pg_catalog.=) $1 AND p.since_column IS NULL) THEN
+        RAISE EXCEPTION '% cannot rewrite the rows of the Citus distributed table "%": its ''latest write'' retention policy would move every expiry', fn, tbl
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Protect the column before setting a ''latest write'' policy, or count the policy from a column (since_column).';
+    END IF;
+    IF unprotect_context IS NOT NULL THEN
+        EXECUTE pg_catalog.format('UPDATE %s SET %I = privacy._decrypt_shard_column(%I, %L) WHERE %I IS NOT NULL',
+                                  tbl, col, col, unprotect_context, col);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END IF;
     EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s WHERE privacy.is_ciphertext(%I)', tbl, col) INTO n;
     IF n OPERATOR(pg_catalog.>) 0 THEN
         RAISE EXCEPTION 'column "%" of the Citus distributed table "%" holds % values in ciphertext form', col, tbl, n
@@ -202,8 +221,8 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION privacy._citus_protect_rows(regclass, name) IS
-  'protect_column on a Citus distributed table: encrypts the rows of every shard through the protection trigger';
+COMMENT ON FUNCTION privacy._citus_convert_rows(regclass, name, text) IS
+  'protect_column (context NULL) / unprotect_column on a Citus distributed table: one pushed-down UPDATE of every shard';
 
 -- unprotect_column on a distributed table: privacy._decrypt_column labelled
 -- IMMUTABLE only so that Citus pushes the UPDATE down to every shard (as
@@ -238,6 +257,6 @@ GRANT EXECUTE ON FUNCTION privacy._reencrypt_shard_value(text, text), privacy._r
 -- PUBLIC: as _decrypt_column (checks the reader's rights itself); unprotect_column runs it as its caller.
 REVOKE ALL ON FUNCTION privacy._decrypt_shard_column(text, text), privacy._decrypt_shard_column(bytea, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy._decrypt_shard_column(text, text), privacy._decrypt_shard_column(bytea, text) TO PUBLIC;
--- PUBLIC: invoker-rights helper of protect_column (its UPDATE runs with the caller's rights).
-REVOKE ALL ON FUNCTION privacy._citus_protect_rows(regclass, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy._citus_protect_rows(regclass, name) TO PUBLIC;
+-- PUBLIC: invoker-rights helper of protect_column/unprotect_column (its UPDATE runs with the caller's rights).
+REVOKE ALL ON FUNCTION privacy._citus_convert_rows(regclass, name, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy._citus_convert_rows(regclass, name, text) TO PUBLIC;

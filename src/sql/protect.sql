@@ -308,7 +308,7 @@ DECLARE
 BEGIN
     IF privacy._citus_kind(tbl) IS NOT NULL THEN
         -- Citus distributed table: the trigger on every shard encrypts the rows
-        RETURN privacy._citus_protect_rows(tbl, col);
+        RETURN privacy._citus_convert_rows(tbl, col, NULL);
     END IF;
     -- every existing value is data to protect, even one that looks like a ciphertext
     RETURN privacy._batch_update(tbl, pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col, ctx),
@@ -340,9 +340,7 @@ BEGIN
     PERFORM privacy._drop_protect_trigger(tbl);
     IF privacy._citus_kind(tbl) IS NOT NULL THEN
         -- Citus distributed table: one UPDATE that Citus pushes down to every shard
-        EXECUTE pg_catalog.format('UPDATE %s SET %I = privacy._decrypt_shard_column(%I, %L) WHERE %I IS NOT NULL',
-                                  tbl, col, col, r.context, col);
-        GET DIAGNOSTICS n = ROW_COUNT;
+        n := privacy._citus_convert_rows(tbl, col, r.context);
     ELSE
         n := privacy._batch_update(tbl,
                  pg_catalog.format('%I = privacy._decrypt_column(%I, %L)', col, col, r.context),
