@@ -2,7 +2,7 @@
 -- reference tables raises its documented error (feature_not_supported,
 -- naming the capability, the table kind and what to do instead).
 SET client_min_messages = warning;
-SELECT plan(26);
+SELECT plan(33);
 
 CREATE TABLE ct_dist (id int PRIMARY KEY, subscriber text, email text, created_at timestamptz DEFAULT now());
 SELECT create_distributed_table('ct_dist', 'id');
@@ -12,9 +12,17 @@ INSERT INTO ct_dist SELECT i, 's' || (i % 3), 'e' || i || '@example.com' FROM ge
 INSERT INTO ct_ref SELECT i, 's' || (i % 3), 'e' || i || '@example.com' FROM generate_series(1, 12) i;
 
 
-SELECT is(ct.try($$SELECT privacy.protect_column('ct_dist', 'email')$$),
-          'ERROR 0A000: privacy.protect_column is not supported on the Citus distributed table "public.ct_dist"',
-          'protect_column refuses a distributed table');
+-- protect_column works on distributed tables (test/citus/protect.sql), but not over values that
+-- already are ciphertexts: the trigger that encrypts the shards would keep them as they are
+CREATE TABLE ct_cx (id int PRIMARY KEY, v bytea);
+SELECT create_distributed_table('ct_cx', 'id');
+INSERT INTO ct_cx VALUES (1, 'plain'), (2, privacy.encrypt('x'::text));
+SELECT is(ct.try($$SELECT privacy.protect_column('ct_cx', 'v')$$),
+          'ERROR 0A000: column "v" of the Citus distributed table "public.ct_cx" holds 1 values in ciphertext form',
+          'protect_column refuses a distributed column holding ciphertexts');
+SELECT is(ct.results($$SELECT count(*) FROM privacy.protected_columns$$), '{0,0,0}'::text[],
+          'and registers nothing, on any node');
+DROP TABLE ct_cx;
 SELECT is(ct.try($$SELECT privacy.protect_column('ct_ref', 'email')$$),
           'ERROR 0A000: privacy.protect_column is not supported on the Citus reference table "public.ct_ref"',
           'protect_column refuses a reference table');
@@ -22,6 +30,10 @@ SELECT is(privacy.set_retention('ct_dist', '30 days'), 12, 'latest-write retenti
 SELECT is(ct.try($$SELECT privacy.set_retention('ct_dist', '40 days')$$),
           'ERROR 0A000: Changing the period of a ''latest write'' retention policy is not supported on the Citus distributed table "public.ct_dist"',
           'changing its period is refused (expiries cannot be moved on the shards)');
+SELECT is(ct.try($$SELECT privacy.protect_column('ct_dist', 'email')$$),
+          'ERROR 0A000: privacy.protect_column cannot rewrite the rows of the Citus distributed table "public.ct_dist": '
+          'its ''latest write'' retention policy would move every expiry',
+          'protect_column refuses a distributed table whose rows a ''latest write'' policy would re-stamp');
 SELECT ok(privacy.drop_retention('ct_dist'), 'and it can be dropped');
 SELECT is(ct.try($$SELECT privacy.set_retention('ct_ref', '30 days', 'created_at')$$),
           'ERROR 0A000: privacy.set_retention is not supported on the Citus reference table "public.ct_ref"',
@@ -32,6 +44,21 @@ SELECT is(ct.try($$SELECT privacy.mask_column('ct_dist', 'email', 'privacy.mask_
 SELECT is(ct.try($$SELECT privacy.mask_column('ct_ref', 'email', 'privacy.mask_email(email)')$$),
           'ERROR 0A000: privacy.mask_column is not supported on the Citus reference table "public.ct_ref"',
           'mask_column refuses a reference table');
+-- the online procedures batch by physical row address (ctid): refused on every Citus table
+SELECT is(ct.try($$CALL privacy.protect_column_online('ct_dist', 'email')$$),
+          'ERROR 0A000: privacy.protect_column_online is not supported on the Citus distributed table "public.ct_dist"',
+          'protect_column_online refuses a distributed table');
+SELECT is(ct.try($$CALL privacy.protect_column_online('ct_ref', 'email')$$),
+          'ERROR 0A000: privacy.protect_column_online is not supported on the Citus reference table "public.ct_ref"',
+          'protect_column_online refuses a reference table');
+SELECT is(ct.try($$CALL privacy.set_retention_online('ct_dist', '30 days', 'created_at')$$),
+          'ERROR 0A000: privacy.set_retention_online is not supported on the Citus distributed table "public.ct_dist"',
+          'set_retention_online refuses a distributed table');
+SELECT is(ct.try($$CALL privacy.reencrypt_online('ct_dist', 'email')$$),
+          'ERROR 0A000: privacy.reencrypt_online is not supported on the Citus distributed table "public.ct_dist"',
+          'reencrypt_online refuses a distributed table');
+SELECT is(ct.results($$SELECT count(*) FROM privacy.bulk_operations$$), '{0,0,0}'::text[],
+          'no online operation was recorded');
 SELECT is(ct.try($$SELECT privacy.reencrypt('ct_ref', 'email')$$),
           'ERROR 0A000: privacy.reencrypt is not supported on the Citus reference table "ct_ref"',
           'reencrypt refuses a reference table (randomized encryption would differ per placement)');
