@@ -26,6 +26,7 @@
 
 #include "citus.h"
 #include "rowid.h"
+#include "subject.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_row_identity);
@@ -263,8 +264,14 @@ privacy_row_identity(PG_FUNCTION_ARGS)
 /*
  * privacy._key_values(tbl, cols, keys): the distinct values of columns cols
  * (as a JSON array of texts) of the rows of tbl with these identities, rows
- * whose columns are all NULL left out.  Runs with the caller's rights: a
- * plain SELECT the caller could write.
+ * whose columns are all NULL left out, for legal holds.  The caller needs
+ * SELECT on the whole table, with no row-level security applying to it (so
+ * nothing is read that the caller could not read itself); the rows are read
+ * as the table's owner in a security-restricted operation with search_path
+ * pinned, so the owner's code (casts of its types to text, domain checks of
+ * the key types, policies) never runs with the caller's rights: the caller is
+ * the owner of a retained table, possibly a superuser, and tbl a table of
+ * another owner that it references.
  */
 Datum
 privacy_key_values(PG_FUNCTION_ARGS)
@@ -285,8 +292,8 @@ privacy_key_values(PG_FUNCTION_ARGS)
 	char	   *sql;
 	Datum		result;
 	bool		isnull;
-	MemoryContext cxt = CurrentMemoryContext;
 
+	privacy_subject_table_access(relid, ACL_SELECT);
 	row_identity_of(relid, &id);
 	deconstruct_array(names, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
 	if (n < 1 || n > INDEX_MAX_KEYS)
@@ -311,18 +318,8 @@ privacy_key_values(PG_FUNCTION_ARGS)
 	sql = psprintf("SELECT pg_catalog.array_agg(DISTINCT pg_catalog.jsonb_build_array(%s)) FROM %s p "
 				   "WHERE %s AND NOT (ROW(%s) IS NULL)",
 				   list.data, privacy_qualified_name(relid), match, row.data);
-	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
-	privacy_spi_check(SPI_execute_with_args(sql, nargs, types, vals, NULL, true, 1),
-					  SPI_OK_SELECT, "read the values of rows");
-	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		result = PointerGetDatum(DatumGetArrayTypePCopy(result));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
+	(void) privacy_exec_as(privacy_relation_owner(relid), sql, nargs, types, vals, NULL, true,
+						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
