@@ -15,6 +15,7 @@
 #include "postgres.h"
 #include "compat.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -35,11 +36,15 @@ PG_FUNCTION_INFO_V1(privacy_key_values);
 /*
  * The identity of relid's rows: primary-key values on a Citus table (an
  * error 0A000 when it has no primary key), tableoid:ctid on a local table.
+ * Only tables and partitioned tables have rows here (the subject graph holds
+ * nothing else): a view, foreign table, sequence or index is an error 42809,
+ * so that no row is read as its owner through, say, the owner's user mapping.
  */
 void
 row_identity_of(Oid relid, RowIdentity *id)
 {
 	const char *kind;
+	char		relkind;
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
 	AttrNumber	attnums[INDEX_MAX_KEYS];
@@ -52,6 +57,12 @@ row_identity_of(Oid relid, RowIdentity *id)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", privacy_qualified_name(relid)),
+				 errdetail("Export, erasure and legal holds identify rows of tables and partitioned tables only.")));
 	kind = privacy_citus_table_kind(relid);
 	if (kind == NULL)
 		return;

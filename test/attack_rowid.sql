@@ -5,7 +5,7 @@
 -- what the extension made.  Each test is the attack; it shows the effect does
 -- not happen.
 BEGIN;
-SELECT plan(34);
+SELECT plan(36);
 
 CREATE ROLE rid_owner;
 CREATE ROLE rid_other;
@@ -116,6 +116,13 @@ SELECT throws_ok($$SELECT privacy._key_values('public.rid_msgs'::regclass, '{id}
 SELECT throws_ok($$SELECT privacy._key_values('public.rid_msgs'::regclass, '{"no such"}', '{}')$$, '42703', NULL,
                  '_key_values of a missing column (quoted, not spliced): undefined column');
 SELECT is(privacy._key_values('public.rid_msgs'::regclass, '{id}', '{}'), NULL, '_key_values of no rows: NULL');
+CREATE VIEW public.rid_view AS SELECT * FROM public.rid_msgs;
+CREATE SEQUENCE public.rid_seq;
+SELECT throws_ok($$SELECT privacy._key_values('public.rid_seq'::regclass, '{last_value}',
+                     ARRAY(SELECT tableoid::text || ':' || ctid::text FROM public.rid_seq))$$, '42809', NULL,
+                 '_key_values of a sequence (not a table): refused, nothing read as its owner');
+SELECT throws_ok($$SELECT privacy._row_identity('public.rid_view'::regclass)$$, '42809', NULL,
+                 '_row_identity of a view: not a table');
 -- another table's identity never matches a row of this one
 SELECT is(privacy._key_values('public.rid_msgs'::regclass, '{id}',
               ARRAY(SELECT tableoid::text || ':' || ctid::text FROM ridh.people)), NULL,
