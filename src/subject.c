@@ -926,8 +926,9 @@ require_immutable_sets(Oid relid, const char *sets, const char *method)
 }
 
 /*
- * privacy._erase_subject_rows(tbl, action, subset, why): delete ('delete') or
- * anonymize ('anonymize') the subject's rows of tbl, for erase_subject: with
+ * privacy._erase_subject_rows(tbl, action, subset, why): delete (action
+ * 'delete' of privacy.erasure_action) or anonymize ('anonymize') the
+ * subject's rows of tbl, for erase_subject: with
  * the table's masking rules, or when it has none with the safe defaults of
  * privacy._erasure_defaults (nullable columns outside the keys to NULL, NOT
  * NULL text to '[erased]').  The rows are those the erasure in progress found
@@ -968,12 +969,14 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("table and action must not be null")));
 	relid = PG_GETARG_OID(0);
-	action = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	/* a value of privacy.erasure_action, the one definition of the actions */
+	action = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
 	anonymize = strcmp(action, "anonymize") == 0;
 	if (!anonymize && strcmp(action, "delete") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("erasure action must be \"delete\" or \"anonymize\", not \"%s\"", action)));
+				 errmsg("erasure action \"%s\" changes no row", action),
+				 errdetail("Only the actions delete and anonymize of privacy.erasure_action change rows.")));
 	privacy_subject_table_access(relid, ACL_SELECT);
 	privacy_subject_table_access(relid, anonymize ? ACL_UPDATE : ACL_DELETE);
 	row_identity_of(relid, &id);

@@ -109,7 +109,7 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'privacy._decrypt_column(bytea,text)', 'privacy._decrypt_column(text,text)',
                 'privacy._drop_decrypted_view(regclass)', 'privacy._drop_protect_trigger(regclass)',
                 'privacy._drop_retention_trigger(regclass)',
-                'privacy._erase_subject_rows(oid,text,text[],text)', 'privacy._export_columns(oid,name[])',
+                'privacy._erase_subject_rows(oid,privacy.erasure_action,text[],text)', 'privacy._export_columns(oid,name[])',
                 'privacy._export_rows(oid,text[],name[])', 'privacy._has_leading_index(oid,name[])',
                 'privacy._key_values(oid,name[],text[])', 'privacy._keys_of(jsonb,oid)',
                 'privacy._masking_assignments(regclass)', 'privacy._needs_reencrypt(bytea)',

@@ -45,14 +45,14 @@ COMMENT ON FUNCTION privacy._erasure_defaults(oid) IS
 -- Returns {"rows": n} and, for an anonymization, "cleared" (the columns
 -- changed) and "anonymized_with" ('masking rules' or 'safe defaults', see
 -- privacy._erasure_defaults, used when the table has no masking rules).
-CREATE OR REPLACE FUNCTION privacy._erase_subject_rows(tbl oid, action text, subset text[], why text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION privacy._erase_subject_rows(tbl oid, action privacy.erasure_action, subset text[], why text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'privacy_erase_subject_rows' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) IS
+COMMENT ON FUNCTION privacy._erase_subject_rows(oid, privacy.erasure_action, text[], text) IS
   'Deletes or anonymizes the subject''s rows of a table found by the erasure in progress, as the table''s owner (erase_subject only)';
-REVOKE ALL ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy._erase_subject_rows(oid, privacy.erasure_action, text[], text) FROM PUBLIC;
 -- PUBLIC: refuses outside erase_subject of the same user; acts only on rows that erasure found; caller's DELETE/UPDATE checked.
-GRANT EXECUTE ON FUNCTION privacy._erase_subject_rows(oid, text, text[], text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy._erase_subject_rows(oid, privacy.erasure_action, text[], text) TO PUBLIC;
 
 -- Erasure of the rows _subject_rows found (called by erase_subject).  Plans first,
 -- while row identities are stable: rows of held tables, of 'retain' and
