@@ -17,40 +17,83 @@
 #include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "util.h"
 
+/*
+ * The "privacy" schema's Oid and owner, looked up once per backend and kept
+ * until a pg_namespace invalidation (the schema created, dropped, renamed or
+ * given to another owner, here or in another backend): the permission hook
+ * asks for them on every query of a masked session.
+ */
+static bool schema_cache_valid = false;
+static bool schema_cache_callback = false;
+static uint64 schema_cache_generation = 0;	/* counts invalidations */
+static Oid	schema_cache_oid = InvalidOid;
+static Oid	schema_cache_owner = InvalidOid;
+
+/* Syscache invalidation of pg_namespace: forget the cached schema. */
+static void
+schema_cache_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	schema_cache_valid = false;
+	schema_cache_generation++;
+}
+
+/* Fill the schema cache when an invalidation (or nothing yet) emptied it. */
+static void
+schema_cache_load(void)
+{
+	Oid			nsp;
+	Oid			owner = InvalidOid;
+	uint64		generation = schema_cache_generation;
+
+	if (schema_cache_valid)
+		return;
+	if (!schema_cache_callback)
+	{
+		CacheRegisterSyscacheCallback(NAMESPACEOID, schema_cache_invalidate, (Datum) 0);
+		schema_cache_callback = true;
+	}
+	nsp = get_namespace_oid("privacy", true);
+	if (OidIsValid(nsp))
+	{
+		HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for namespace %u", nsp);
+		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+		ReleaseSysCache(tup);
+	}
+	schema_cache_oid = nsp;
+	schema_cache_owner = owner;
+	/* valid unless an invalidation arrived during the lookups (or they failed) */
+	schema_cache_valid = generation == schema_cache_generation;
+}
+
 /* Oid of the "privacy" schema; InvalidOid (or an error) when missing. */
 Oid
 privacy_schema_oid(bool missing_ok)
 {
-	Oid			nsp = get_namespace_oid("privacy", true);
-
-	if (!OidIsValid(nsp) && !missing_ok)
+	schema_cache_load();
+	if (!OidIsValid(schema_cache_oid) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_SCHEMA),
 				 errmsg("schema \"privacy\" does not exist"),
 				 errhint("Run CREATE EXTENSION privacy in this database.")));
-	return nsp;
+	return schema_cache_oid;
 }
 
 /* The role owning the "privacy" schema: the role that created the extension. */
 Oid
 privacy_owner_oid(void)
 {
-	Oid			nsp = privacy_schema_oid(false);
-	HeapTuple	tup;
-	Oid			owner;
-
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nsp);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return owner;
+	(void) privacy_schema_oid(false);
+	return schema_cache_owner;
 }
 
 /*

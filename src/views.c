@@ -118,6 +118,18 @@ static struct
 }			role_answers[8];
 static int	n_role_answers = 0;
 
+/*
+ * Invalidations seen (relcache, roles, memberships, schemas): a cache filled
+ * by catalog lookups is valid only if none arrived meanwhile, and stays
+ * invalid when the lookups failed.
+ */
+static uint64 inval_generation = 0;
+
+/* The Oid of the masked schema, by name, until an invalidation. */
+static char masked_nsp_name[NAMEDATALEN] = "";
+static Oid	masked_nsp_oid = InvalidOid;
+static bool masked_nsp_valid = false;
+
 /* SECURITY DEFINER functions of schema privacy being run (fmgr hook). */
 static int	extension_definer_depth = 0;
 static fmgr_hook_type prev_fmgr_hook = NULL;
@@ -860,6 +872,7 @@ load_masked_roles(void)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	int			cap = 8;
+	uint64		generation = inval_generation;
 
 	if (masked_roles_valid)
 		return;
@@ -870,8 +883,6 @@ load_masked_roles(void)
 	n_masked_roles = 0;
 	n_role_answers = 0;
 
-	/* valid from here on: an invalidation arriving during the scan resets it */
-	masked_roles_valid = true;
 	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
@@ -898,6 +909,8 @@ load_masked_roles(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	/* valid unless an invalidation arrived during the scan (or it failed) */
+	masked_roles_valid = generation == inval_generation;
 }
 
 /* Is roleid masked: labelled MASKED or member of such a role (superusers never are)? */
@@ -1008,6 +1021,26 @@ views_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 /* ----------------------------------------------------------------------
  * Relations holding personal data
  * ---------------------------------------------------------------------- */
+
+/*
+ * The Oid of the masked schema (GUC privacy.masked_schema), InvalidOid when
+ * it does not exist; cached until the GUC names another schema or a
+ * pg_namespace invalidation (created, dropped, renamed) arrives.
+ */
+static Oid
+masked_schema_oid(void)
+{
+	uint64		generation = inval_generation;
+	Oid			nsp;
+
+	if (masked_nsp_valid && strcmp(masked_nsp_name, masked_schema) == 0)
+		return masked_nsp_oid;
+	nsp = get_namespace_oid(masked_schema, true);
+	strlcpy(masked_nsp_name, masked_schema, sizeof(masked_nsp_name));
+	masked_nsp_oid = nsp;
+	masked_nsp_valid = generation == inval_generation;
+	return nsp;
+}
 
 /* Does relid have a column labelled by provider privacy? */
 static bool
@@ -1145,7 +1178,7 @@ relation_is_personal(Oid relid, int depth)
 
 	if (nsp == PG_CATALOG_NAMESPACE)
 		return stats_view;
-	if (nsp == get_namespace_oid(masked_schema, true))
+	if (nsp == masked_schema_oid())
 		return false;
 	/* the extension's sequences are counters (pg_dump reads them) */
 	if (nsp == privacy_schema_oid(true))
@@ -1289,6 +1322,8 @@ views_relcache_callback(Datum arg, Oid relid)
 {
 	rel_cache_stale = true;
 	masked_roles_valid = false;
+	masked_nsp_valid = false;
+	inval_generation++;
 }
 
 /* Syscache invalidation of roles, memberships and schemas. */
@@ -1297,6 +1332,8 @@ views_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	rel_cache_stale = true;
 	masked_roles_valid = false;
+	masked_nsp_valid = false;
+	inval_generation++;
 }
 
 /*
@@ -1313,7 +1350,7 @@ views_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 static bool
 check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_on_violation)
 {
-	Oid			masked_nsp = get_namespace_oid(masked_schema, true);
+	Oid			masked_nsp = masked_schema_oid();
 	RelInfo   **infos = palloc(sizeof(RelInfo *) * n);
 	List	   *allowed = NIL;
 	int			i;
@@ -1407,7 +1444,7 @@ owns_masked_name(Oid relid)
 static Oid
 masked_view_of(Oid relid)
 {
-	Oid			nsp = get_namespace_oid(masked_schema, true);
+	Oid			nsp = masked_schema_oid();
 	char	   *name;
 	Oid			view;
 
@@ -1616,7 +1653,7 @@ recreates_masked_view(ViewStmt *stmt)
 
 	if (stmt->replace || stmt->view->schemaname == NULL ||
 		strcmp(stmt->view->schemaname, masked_schema) != 0 ||
-		!OidIsValid(nsp = get_namespace_oid(masked_schema, true)))
+		!OidIsValid(nsp = masked_schema_oid()))
 		return false;
 	return get_rel_relkind(get_relname_relid(stmt->view->relname, nsp)) == RELKIND_VIEW;
 }
