@@ -535,15 +535,15 @@ siv_encrypt(PrivacyKey *key, const char *data, int len, const CryptoContext *ctx
 	return res;
 }
 
-/* Encrypt with the active version of the named key. */
+/* Encrypt with the active version of the named key (remembered in ref, if given). */
 bytea *
-privacy_encrypt_raw(const char *data, int len, text *key_name, bool deterministic,
+privacy_encrypt_raw(const char *data, int len, text *key_name, KeyRef *ref, bool deterministic,
 					const CryptoContext *ctx)
 {
 	PrivacyKey *key;
 
 	check_plaintext_size(len);
-	key = privacy_key_resolve(NULL, key_name,
+	key = privacy_key_resolve(ref, key_name,
 							  deterministic ? KEY_PURPOSE_DETERMINISTIC : KEY_PURPOSE_ENCRYPT);
 	return deterministic ? siv_encrypt(key, data, len, ctx) : gcm_encrypt(key, data, len, ctx);
 }
