@@ -95,6 +95,9 @@
 /* Nesting limit when following inheritance and view dependencies. */
 #define MAX_DEPTH 32
 
+/* Relations of a query the permission hook checks in local arrays (more: palloc). */
+#define MAX_CHECK_LOCAL 16
+
 PG_FUNCTION_INFO_V1(privacy_mask_rule);
 
 static char *masked_schema = NULL;
@@ -1351,30 +1354,41 @@ static bool
 check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_on_violation)
 {
 	Oid			masked_nsp = masked_schema_oid();
-	RelInfo   **infos = palloc(sizeof(RelInfo *) * n);
-	List	   *allowed = NIL;
+	RelInfo    *infos_buf[MAX_CHECK_LOCAL];
+	Oid			allowed_buf[MAX_CHECK_LOCAL];
+	RelInfo   **infos = infos_buf;
+	Oid		   *allowed = allowed_buf;
+	int			nallowed = 0;
 	int			i;
 	int			k;
 
 	rel_cache_prepare(masked_nsp);
+	if (n > MAX_CHECK_LOCAL)
+		infos = palloc(sizeof(RelInfo *) * n);
 	for (i = 0; i < n; i++)
 		infos[i] = rel_info(relids[i], masked_nsp);
+	/* the references the masked views of the query bring */
+	for (i = 0; i < n; i++)
+		if (infos[i]->kind == REL_MASKED_VIEW && perms[i] == ACL_SELECT)
+			nallowed += infos[i]->nreads;
+	if (nallowed > MAX_CHECK_LOCAL)
+		allowed = palloc(sizeof(Oid) * nallowed);
+	nallowed = 0;
 	for (i = 0; i < n; i++)
 		if (infos[i]->kind == REL_MASKED_VIEW && perms[i] == ACL_SELECT)
 			for (k = 0; k < infos[i]->nreads; k++)
-				allowed = lappend_oid(allowed, infos[i]->reads[k]);
+				allowed[nallowed++] = infos[i]->reads[k];
 	for (i = 0; i < n; i++)
 	{
-		ListCell   *lc;
 		bool		through_view = false;
 
 		if (infos[i]->kind != REL_PERSONAL)
 			continue;
 		if (perms[i] == ACL_SELECT)
-			foreach(lc, allowed)
-				if (lfirst_oid(lc) == relids[i])
+			for (k = 0; k < nallowed; k++)
+				if (allowed[k] == relids[i])
 				{
-					allowed = foreach_delete_current(allowed, lc);
+					allowed[k] = InvalidOid;	/* each reference serves once */
 					through_view = true;
 					break;
 				}
@@ -1388,8 +1402,6 @@ check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_
 				 errdetail("The session of role \"%s\" is masked: it reads personal data only through the views of schema \"%s\".",
 						   GetUserNameFromId(GetSessionUserId(), false), masked_schema)));
 	}
-	pfree(infos);
-	list_free(allowed);
 	return true;
 }
 
@@ -1398,8 +1410,10 @@ static bool
 views_check_perms(PRIVACY_CHECK_PERMS_PARAMS)
 {
 	ListCell   *lc;
-	Oid		   *relids;
-	AclMode    *perms;
+	Oid			relids_buf[MAX_CHECK_LOCAL];
+	AclMode		perms_buf[MAX_CHECK_LOCAL];
+	Oid		   *relids = relids_buf;
+	AclMode    *perms = perms_buf;
 	int			n = 0;
 
 	if (prev_check_perms && !prev_check_perms(PRIVACY_CHECK_PERMS_ARGS))
@@ -1407,8 +1421,11 @@ views_check_perms(PRIVACY_CHECK_PERMS_PARAMS)
 	/* a parallel worker runs a plan its leader already checked */
 	if (IsParallelWorker() || PRIVACY_CHECK_PERMS_LIST == NIL || !session_is_masked())
 		return true;
-	relids = palloc(sizeof(Oid) * list_length(PRIVACY_CHECK_PERMS_LIST));
-	perms = palloc(sizeof(AclMode) * list_length(PRIVACY_CHECK_PERMS_LIST));
+	if (list_length(PRIVACY_CHECK_PERMS_LIST) > MAX_CHECK_LOCAL)
+	{
+		relids = palloc(sizeof(Oid) * list_length(PRIVACY_CHECK_PERMS_LIST));
+		perms = palloc(sizeof(AclMode) * list_length(PRIVACY_CHECK_PERMS_LIST));
+	}
 	foreach(lc, PRIVACY_CHECK_PERMS_LIST)
 	{
 		if (privacy_perm_relation(lfirst(lc), &relids[n], &perms[n]))
