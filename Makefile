@@ -10,7 +10,8 @@ OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 SQL_FRAGMENTS = src/sql/schema.sql src/sql/audit.sql src/sql/keys.sql src/sql/citus.sql \
                 src/sql/crypto.sql src/sql/protect.sql src/sql/mask.sql \
                 src/sql/tokenize.sql src/sql/views.sql src/sql/retention.sql src/sql/online.sql \
-                src/sql/subject.sql src/sql/render.sql src/sql/fake.sql src/sql/anonymize.sql \
+                src/sql/subject.sql src/sql/requests.sql src/sql/export.sql \
+                src/sql/erasure.sql src/sql/render.sql src/sql/fake.sql src/sql/anonymize.sql \
                 src/sql/events.sql
 # Released versions whose install script is kept as released (never edited).
 RELEASED    = 0.1.0

@@ -52,6 +52,7 @@
 
 #include "anonymize.h"
 #include "audit.h"
+#include "subject.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_anonymize_table);
@@ -80,8 +81,7 @@ typedef struct AnonTable
 typedef struct AnonRun
 {
 	MemoryContext cxt;
-	bool		commit_each;	/* CALLed outside a transaction block */
-	bool		pushed;			/* we pushed the active snapshot */
+	BatchCommits commits;		/* commits after each batch when CALLed */
 	int			batch;
 	TransactionId *xids;		/* transactions of this run so far */
 	int			nxids;
@@ -171,7 +171,6 @@ anon_prepare(Oid relid)
 	OwnerScope	scope;
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
-	StringInfoData sets;
 	StringInfoData notnull;
 	StringInfoData ciphertexts;
 	List	   *masked_cols = NIL;
@@ -207,7 +206,6 @@ anon_prepare(Oid relid)
 				 errmsg("table %s has no masking rules", t->name),
 				 errhint("Set masking rules on its personal columns first (SECURITY LABEL FOR privacy ON COLUMN ... "
 						 "or privacy.mask_column).")));
-	initStringInfo(&sets);
 	initStringInfo(&notnull);
 	initStringInfo(&ciphertexts);
 	for (i = 0; i < SPI_processed; i++)
@@ -217,11 +215,10 @@ anon_prepare(Oid relid)
 
 		masked_cols = lappend(masked_cols, col);
 		masked_exprs = lappend(masked_exprs, expr);
-		appendStringInfo(&sets, "%s%s = (%s)", i > 0 ? ", " : "", col, expr);
 		if (strcmp(spi_text(i, 3), "t") == 0)
 			appendStringInfo(&notnull, "%s(%s) IS NULL", notnull.len > 0 ? " OR " : "", expr);
 	}
-	t->sets = sets.data;
+	t->sets = privacy_masking_set_clause(relid, NULL);
 
 	/* foreign keys: a masked column is no foreign key, and keys it holds cascade */
 	spi_query("SELECT f.conname, f.conrelid::pg_catalog.regclass::pg_catalog.text, "
@@ -457,14 +454,7 @@ anon_commit(AnonRun *run)
 		}
 		run->xids[run->nxids++] = xid;
 	}
-	if (!run->commit_each)
-		return;
-	if (run->pushed)
-		PopActiveSnapshot();
-	run->pushed = false;
-	SPI_commit();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	run->pushed = true;
+	privacy_batches_commit(&run->commits);
 }
 
 /* The run's transaction ids as an xid[] datum. */
@@ -590,22 +580,18 @@ anon_begin(FunctionCallInfo fcinfo, AnonRun *run, const char *what, int batch)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch size must be positive, not %d", batch)));
 	require_static_masking(what);
-	run->commit_each = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+	run->commits.commit_each = fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
 	run->batch = batch;
 	/* survives the commits: a child of the portal's context */
-	run->cxt = AllocSetContextCreate(run->commit_each ? TopMemoryContext : CurrentMemoryContext,
+	run->cxt = AllocSetContextCreate(run->commits.commit_each ? TopMemoryContext : CurrentMemoryContext,
 									 "privacy anonymize", ALLOCSET_DEFAULT_SIZES);
 	run->maxxids = 64;
 	run->xids = MemoryContextAlloc(run->cxt, sizeof(TransactionId) * run->maxxids);
-	privacy_spi_check(SPI_connect_ext(run->commit_each ? SPI_OPT_NONATOMIC : 0),
+	privacy_spi_check(SPI_connect_ext(run->commits.commit_each ? SPI_OPT_NONATOMIC : 0),
 					  SPI_OK_CONNECT, "connect to SPI");
-	if (run->commit_each && !ActiveSnapshotSet())
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		run->pushed = true;
-	}
-	if (!run->commit_each)
+	privacy_batches_begin(&run->commits, run->commits.commit_each);
+	if (!run->commits.commit_each)
 		ereport(NOTICE,
 				(errmsg("%s runs in the current transaction: batches are committed only when it is CALLed outside a transaction block",
 						what)));
@@ -623,9 +609,7 @@ anon_end(AnonRun *run)
 static void
 anon_finish(AnonRun *run)
 {
-	if (run->pushed)
-		PopActiveSnapshot();
-	run->pushed = false;
+	privacy_batches_end(&run->commits);
 	SPI_finish();
 }
 

@@ -1127,12 +1127,21 @@ privacy_create_key(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(key_id);
 }
 
+/* A key as lock_key found it: id, purpose, latest version, destroyed or not. */
+typedef struct LockedKey
+{
+	int32		key_id;
+	KeyPurpose	purpose;
+	int32		latest;
+	bool		destroyed;
+} LockedKey;
+
 /*
- * Lock every version of a key (owner scope open); fills id, purpose, latest
- * version and whether it was destroyed.  Errors if the key is unknown.
+ * Lock every version of a key (owner scope open) and describe it.  Errors if
+ * the key is unknown.
  */
 static void
-lock_key(const char *name, int32 *key_id, KeyPurpose *purpose, int32 *latest, bool *destroyed)
+lock_key(const char *name, LockedKey *key)
 {
 	Oid			argtype = TEXTOID;
 	Datum		arg = CStringGetTextDatum(name);
@@ -1149,10 +1158,21 @@ lock_key(const char *name, int32 *key_id, KeyPurpose *purpose, int32 *latest, bo
 		report_unknown_key(name);
 	desc = SPI_tuptable->tupdesc;
 	tup = SPI_tuptable->vals[0];
-	*key_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-	*latest = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-	*purpose = privacy_purpose_from_name(SPI_getvalue(tup, desc, 3));
-	*destroyed = strcmp(SPI_getvalue(tup, desc, 4), "destroyed") == 0;
+	key->key_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	key->latest = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	key->purpose = privacy_purpose_from_name(SPI_getvalue(tup, desc, 3));
+	key->destroyed = strcmp(SPI_getvalue(tup, desc, 4), "destroyed") == 0;
+}
+
+/* Run an UPDATE of privacy.keys whose $1 is a key id (owner scope open). */
+static void
+update_key_rows(const char *sql, int32 key_id)
+{
+	Oid			argtype = INT4OID;
+	Datum		arg = Int32GetDatum(key_id);
+
+	privacy_spi_check(SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, false, 0),
+					  SPI_OK_UPDATE, "update privacy.keys");
 }
 
 /* privacy.rotate_key(name): a new active version; returns its number. */
@@ -1161,47 +1181,37 @@ privacy_rotate_key(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	OwnerScope	scope;
-	int32		key_id;
-	int32		latest;
-	KeyPurpose	purpose;
-	bool		destroyed;
+	LockedKey	key;
 	uint8		root[PRIVACY_KEY_BYTES];
-	Oid			argtype = INT4OID;
-	Datum		arg;
-	int			rc;
 
 	privacy_owner_begin(&scope);
-	lock_key(name, &key_id, &purpose, &latest, &destroyed);
-	if (destroyed)
+	lock_key(name, &key);
+	if (key.destroyed)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("key \"%s\" has been destroyed", name),
 				 errdetail("A destroyed key cannot be rotated.")));
-	if (purpose == KEY_PURPOSE_TOKENIZE)
+	if (key.purpose == KEY_PURPOSE_TOKENIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot rotate tokenize key \"%s\"", name),
 				 errdetail("Tokens carry no key version: after a rotation they could no longer be detokenized."),
 				 errhint("Create a new tokenize key and re-tokenize the values with it.")));
-	if (purpose == KEY_PURPOSE_DETERMINISTIC)
+	if (key.purpose == KEY_PURPOSE_DETERMINISTIC)
 		ereport(WARNING,
 				(errmsg("rotating deterministic key \"%s\": new values no longer equal old ciphertexts of the same plaintext", name),
 				 errdetail("Equality lookups and unique indexes on deterministic ciphertexts see two forms of a value until the old ones are re-encrypted."),
 				 errhint("Run privacy.reencrypt() on every column encrypted with this key now.")));
-	if (purpose == KEY_PURPOSE_PSEUDONYMIZE)
+	if (key.purpose == KEY_PURPOSE_PSEUDONYMIZE)
 		ereport(WARNING,
 				(errmsg("rotating pseudonymize key \"%s\" changes every pseudonym and blind index made with it", name),
 				 errhint("Recompute stored pseudonyms and rebuild indexes on privacy.blind_index() or privacy.pseudonymize().")));
-	arg = Int32GetDatum(key_id);
-	rc = SPI_execute_with_args("UPDATE privacy.keys SET status = 'retired', "
-							   "retired_at = pg_catalog.now() "
-							   "WHERE key_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'",
-							   1, &argtype, &arg, NULL, false, 0);
-	privacy_spi_check(rc, SPI_OK_UPDATE, "update privacy.keys");
+	update_key_rows("UPDATE privacy.keys SET status = 'retired', retired_at = pg_catalog.now() "
+					"WHERE key_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'", key.key_id);
 	secret_random_bytes(root, sizeof(root));
 	PG_TRY();
 	{
-		insert_key_row(key_id, latest + 1, name, purpose, root);
+		insert_key_row(key.key_id, key.latest + 1, name, key.purpose, root);
 	}
 	PG_FINALLY();
 	{
@@ -1211,8 +1221,8 @@ privacy_rotate_key(PG_FUNCTION_ARGS)
 	privacy_owner_end(&scope);
 
 	privacy_audit("rotate_key", name, NULL,
-				  psprintf("{\"key_id\": %d, \"version\": %d}", key_id, latest + 1));
-	PG_RETURN_INT32(latest + 1);
+				  psprintf("{\"key_id\": %d, \"version\": %d}", key.key_id, key.latest + 1));
+	PG_RETURN_INT32(key.latest + 1);
 }
 
 /* privacy.destroy_key(name): erase every version's material, irrecoverably. */
@@ -1221,33 +1231,21 @@ privacy_destroy_key(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	OwnerScope	scope;
-	int32		key_id;
-	int32		latest;
-	KeyPurpose	purpose;
-	bool		destroyed;
-	Oid			argtype = INT4OID;
-	Datum		arg;
-	int			rc;
+	LockedKey	key;
 
 	privacy_owner_begin(&scope);
-	lock_key(name, &key_id, &purpose, &latest, &destroyed);
-	if (!destroyed)
-	{
-		arg = Int32GetDatum(key_id);
-		rc = SPI_execute_with_args("UPDATE privacy.keys SET status = 'destroyed', wrapped = NULL, "
-								   "destroyed_at = pg_catalog.now() "
-								   "WHERE key_id OPERATOR(pg_catalog.=) $1",
-								   1, &argtype, &arg, NULL, false, 0);
-		privacy_spi_check(rc, SPI_OK_UPDATE, "update privacy.keys");
-	}
+	lock_key(name, &key);
+	if (!key.destroyed)
+		update_key_rows("UPDATE privacy.keys SET status = 'destroyed', wrapped = NULL, "
+						"destroyed_at = pg_catalog.now() WHERE key_id OPERATOR(pg_catalog.=) $1", key.key_id);
 	privacy_owner_end(&scope);
 
-	if (destroyed)
+	if (key.destroyed)
 		ereport(NOTICE,
 				(errmsg("key \"%s\" was already destroyed", name)));
 	else
 		privacy_audit("destroy_key", name, NULL,
-					  psprintf("{\"key_id\": %d, \"versions\": %d}", key_id, latest));
+					  psprintf("{\"key_id\": %d, \"versions\": %d}", key.key_id, key.latest));
 	PG_RETURN_VOID();
 }
 

@@ -327,17 +327,6 @@ owner_exec(const char *sql, int nargs, Oid *types, Datum *vals, const char *null
 	return result;
 }
 
-/* Append "key": "value" (value JSON-escaped, or null) to a JSON object being built. */
-static void
-json_field(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, "%s\"%s\": ", buf->len > 1 ? ", " : "", key);
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
 /*
  * privacy._policy_write(tbl, keep, since_column, action, expiry_column):
  * record a retention policy (table owner only); audited.
@@ -377,10 +366,10 @@ privacy_policy_write(PG_FUNCTION_ARGS)
 	keep = DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
 	initStringInfo(&details);
 	appendStringInfoChar(&details, '{');
-	json_field(&details, "keep", keep);
-	json_field(&details, "since_column", since);
-	json_field(&details, "action", text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	json_field(&details, "expiry_column", NameStr(*PG_GETARG_NAME(4)));
+	privacy_json_field(&details, "keep", keep);
+	privacy_json_field(&details, "since_column", since);
+	privacy_json_field(&details, "action", text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	privacy_json_field(&details, "expiry_column", NameStr(*PG_GETARG_NAME(4)));
 	appendStringInfoChar(&details, '}');
 	privacy_audit("set_retention", privacy_qualified_name(PG_GETARG_OID(0)), NULL, details.data);
 	PG_RETURN_VOID();
@@ -546,9 +535,9 @@ privacy_place_hold(PG_FUNCTION_ARGS)
 
 	initStringInfo(&details);
 	appendStringInfo(&details, "{\"hold_id\": " INT64_FORMAT, id);
-	json_field(&details, "reason", reason);
-	json_field(&details, "predicate", predicate);
-	json_field(&details, "until", PG_ARGISNULL(3) ? NULL :
+	privacy_json_field(&details, "reason", reason);
+	privacy_json_field(&details, "predicate", predicate);
+	privacy_json_field(&details, "until", PG_ARGISNULL(3) ? NULL :
 			   DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(3))));
 	appendStringInfoChar(&details, '}');
 	privacy_audit("place_hold", OidIsValid(relid) ? privacy_qualified_name(relid) : NULL, subject, details.data);
@@ -839,9 +828,8 @@ typedef struct PurgeRun
 	int64		run_id;
 	int			batch;
 	bool		dry_run;
-	bool		commit_each;	/* procedure or worker: commit after each step */
+	BatchCommits commits;		/* procedure or worker: commit after each step */
 	char	   *role;
-	bool		pushed;			/* we pushed the active snapshot */
 	/* the table being purged */
 	PurgePolicy *p;
 	char	   *table;			/* qualified name */
@@ -860,23 +848,6 @@ typedef struct PurgeRun
 } PurgeRun;
 
 typedef void (*PurgeStep) (PurgeRun *run);
-
-/*
- * In a run committing each step: commit, and start the next transaction with
- * a snapshot of our own (there is no portal to provide one in a worker).
- */
-static void
-commit_step(PurgeRun *run)
-{
-	if (!run->commit_each)
-		return;
-	if (run->pushed)
-		PopActiveSnapshot();
-	run->pushed = false;
-	SPI_commit();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	run->pushed = true;
-}
 
 /*
  * Run one step in a subtransaction, then commit if the run commits each
@@ -918,7 +889,7 @@ run_step(PurgeRun *run, PurgeStep step)
 				 errdetail("%s", edata->message)));
 	}
 	PG_END_TRY();
-	commit_step(run);
+	privacy_batches_commit(&run->commits);
 	return error;
 }
 
@@ -1592,7 +1563,7 @@ purge_table(PurgeRun *run)
 			owner_exec("UPDATE privacy.deletion_log SET note = 'table under legal hold', "
 					   "finished_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
 					   1, types, vals, NULL);
-			commit_step(run);
+			privacy_batches_commit(&run->commits);
 		}
 		return "held";
 	}
@@ -1639,7 +1610,7 @@ purge_table(PurgeRun *run)
 	if (error == NULL)
 		error = run_step(run, step_count_kept);
 	close_log(run, error);
-	commit_step(run);
+	privacy_batches_commit(&run->commits);
 	return error ? "failed" : run->p->action;
 }
 
@@ -1703,13 +1674,8 @@ purge_run(int batch, bool dry_run, bool commit_each, ReturnSetInfo *rsinfo)
 									"privacy purge", ALLOCSET_DEFAULT_SIZES);
 	run.batch = batch;
 	run.dry_run = dry_run;
-	run.commit_each = commit_each;
 	run.role = MemoryContextStrdup(run.cxt, privacy_calling_role());
-	if (commit_each && !ActiveSnapshotSet())
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		run.pushed = true;
-	}
+	privacy_batches_begin(&run.commits, commit_each);
 	PG_TRY();
 	{
 		policies = load_policies(&run);
@@ -1736,8 +1702,7 @@ purge_run(int batch, bool dry_run, bool commit_each, ReturnSetInfo *rsinfo)
 		MemoryContextDelete(run.cxt);
 	}
 	PG_END_TRY();
-	if (run.pushed)
-		PopActiveSnapshot();
+	privacy_batches_end(&run.commits);
 }
 
 /* privacy.purge(batch_size, dry_run): one run in the caller's transaction. */

@@ -2,7 +2,8 @@
  * subject.c — data subjects: per-subject keys, and the entry points of the
  * registry, requests, consent, restriction, export and erasure.
  *
- * The bookkeeping of those functions is PL/pgSQL (src/sql/subject.sql).  The
+ * The bookkeeping of those functions is PL/pgSQL (src/sql/subject.sql,
+ * requests.sql, export.sql, erasure.sql).  The
  * C entry points decide who it runs as: registry, request, consent and
  * restriction changes run their implementation privacy._<name> as the
  * extension owner, after checking the caller's rights; export and erasure read
@@ -273,20 +274,6 @@ jsonb_text(Datum j)
 	return DatumGetCString(DirectFunctionCall1(jsonb_out, j));
 }
 
-/* Append "name": value (a JSON string, or null) to a JSON object being built. */
-static void
-append_json_field(StringInfo buf, const char *name, const char *value)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, name);
-	appendStringInfoString(buf, ": ");
-	if (value)
-		escape_json(buf, value);
-	else
-		appendStringInfoString(buf, "null");
-}
-
 /* Text form of a Datum of type typid. */
 static char *
 datum_text(Datum value, Oid typid)
@@ -359,10 +346,10 @@ privacy_subject_owner_call(PG_FUNCTION_ARGS)
 		else if (i == 0)
 			object = v;
 		else
-			append_json_field(&details, argnames ? argnames[i] : "arg", v);
+			privacy_json_field(&details, argnames ? argnames[i] : "arg", v);
 	}
 	if (rettype != VOIDOID)
-		append_json_field(&details, "result", isnull ? NULL : datum_text(result, rettype));
+		privacy_json_field(&details, "result", isnull ? NULL : datum_text(result, rettype));
 	appendStringInfoChar(&details, '}');
 	privacy_audit(fname, object, subject, details.data);
 
@@ -838,10 +825,10 @@ privacy_export_rows(PG_FUNCTION_ARGS)
  * place, "col = (expr), ..." in column order; NULL when it has none.  With
  * columns, also the columns it changes as a JSON array text ("[]" when none).
  * Read as the extension owner: the one builder of that clause (erasure,
- * retention).
+ * retention, anonymize_table).
  */
-static char *
-masking_assignments(Oid relid, char **columns)
+char *
+privacy_masking_set_clause(Oid relid, char **columns)
 {
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
@@ -881,7 +868,7 @@ privacy_masking_assignments(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(relid)),
 				 errdetail("Only the table's owner or a role that may UPDATE it reads its masking assignments.")));
-	sets = masking_assignments(relid, NULL);
+	sets = privacy_masking_set_clause(relid, NULL);
 	if (sets == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -964,7 +951,7 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 		Oid			argtype = OIDOID;
 		Datum		arg = ObjectIdGetDatum(relid);
 
-		sets = masking_assignments(relid, &cleared);
+		sets = privacy_masking_set_clause(relid, &cleared);
 		method = "masking rules";
 		if (sets == NULL)
 		{

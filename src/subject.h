@@ -13,4 +13,10 @@ extern void SubjectInit(void);
  */
 extern Datum privacy_subject_rows(Datum subject, bool *isnull);
 
+/*
+ * The SET clause applying a table's masking rules in place ("col = (expr), ...";
+ * NULL without rules); with columns, the columns it changes as JSON text.
+ */
+extern char *privacy_masking_set_clause(Oid relid, char **columns);
+
 #endif

@@ -19,8 +19,10 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
@@ -495,4 +497,61 @@ privacy_dynamic_worker(BackgroundWorker *bgw, const char *function, const char *
 	snprintf(bgw->bgw_name, BGW_MAXLEN, "%s", name);
 	snprintf(bgw->bgw_type, BGW_MAXLEN, "%s", type);
 	bgw->bgw_notify_pid = MyProcPid;
+}
+
+/*
+ * Start a run of batches: with commit_each, the run commits after each batch
+ * and needs a snapshot of its own (a worker has no portal to provide one).
+ */
+void
+privacy_batches_begin(BatchCommits *bc, bool commit_each)
+{
+	bc->commit_each = commit_each;
+	bc->pushed = false;
+	if (commit_each && !ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		bc->pushed = true;
+	}
+}
+
+/*
+ * End of a batch: in a run committing each batch, commit through SPI (the
+ * connection must be non-atomic) and start the next transaction with a
+ * snapshot of our own.
+ */
+void
+privacy_batches_commit(BatchCommits *bc)
+{
+	if (!bc->commit_each)
+		return;
+	if (bc->pushed)
+		PopActiveSnapshot();
+	bc->pushed = false;
+	SPI_commit();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	bc->pushed = true;
+}
+
+/* End of a run that succeeded: pop the snapshot we pushed. */
+void
+privacy_batches_end(BatchCommits *bc)
+{
+	if (bc->pushed)
+		PopActiveSnapshot();
+	bc->pushed = false;
+}
+
+/* Append "name": value (value JSON-escaped, or null) to a JSON object being built. */
+void
+privacy_json_field(StringInfo buf, const char *name, const char *value)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, name);
+	appendStringInfoString(buf, ": ");
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
 }

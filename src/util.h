@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
@@ -45,6 +46,23 @@ extern void privacy_next_utility(ProcessUtility_hook_type prev, PlannedStmt *pst
 extern uint64 privacy_exec_as(Oid role, const char *sql, int nargs, Oid *types, Datum *vals,
 							  const char *nulls, bool read_only, int expected,
 							  int ncols, Datum *out, bool *outnull, Oid *outtypes);
+
+/*
+ * A run of batches (purge, anonymize) that commits after each batch when it
+ * may: CALLed outside a transaction block, or in a background worker.
+ */
+typedef struct BatchCommits
+{
+	bool		commit_each;	/* commit after each batch */
+	bool		pushed;			/* we pushed the active snapshot */
+} BatchCommits;
+
+extern void privacy_batches_begin(BatchCommits *bc, bool commit_each);
+extern void privacy_batches_commit(BatchCommits *bc);
+extern void privacy_batches_end(BatchCommits *bc);
+
+/* Append "name": value (a JSON string, or null) to a JSON object being built. */
+extern void privacy_json_field(StringInfo buf, const char *name, const char *value);
 
 /* Internal error unless an SPI call returned the expected code. */
 extern void privacy_spi_check(int rc, int expected, const char *what);

@@ -225,7 +225,7 @@ COMMENT ON FUNCTION privacy._rebuild_protection(regclass, aclitem[]) IS
 -- protect_column (one transaction) or protect_column_online (batches).
 CREATE OR REPLACE FUNCTION privacy._protect_column_setup(tbl regclass, col name, key_name text, deterministic boolean)
 RETURNS text
-LANGUAGE plpgsql
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -31,7 +31,7 @@ COMMENT ON FUNCTION privacy._mask_rule(regclass, name, text) IS
 -- the table apply (the permission hook admits a masked session's read of the
 -- table only through the view).
 -- The row filter comes from the subject module, which owns the registry and
--- the restrictions (privacy._masked_view_filter, defined in subject.sql).
+-- the restrictions (privacy._masked_view_filter, defined in requests.sql).
 CREATE OR REPLACE FUNCTION privacy._masked_view_query(tbl regclass) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
