@@ -3,7 +3,7 @@ EXTENSION   = privacy
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" privacy.control)
 MODULE_big  = privacy
 MODULES_SRC = privacy util audit keys keystatus crypto protect mask tokenize views retention worker subject \
-              crypto_parse token_parse label_parse fake anonymize citus
+              crypto_parse token_parse label_parse fake anonymize citus rowid
 OBJS        = $(patsubst %,src/%.o,$(MODULES_SRC))
 
 # SQL fragments, one per module, concatenated in this order into the install script.

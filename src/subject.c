@@ -26,6 +26,8 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
+#include "optimizer/optimizer.h"
+#include "utils/plancache.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/rls.h"
@@ -41,7 +43,9 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
+#include "citus.h"
 #include "crypto.h"
+#include "rowid.h"
 #include "subject.h"
 #include "util.h"
 
@@ -655,27 +659,12 @@ column_list(Datum names, const char *fmt, int *n)
 	return buf.data;
 }
 
-/* ctids (tid[]) of row identities (text[]), computed by privacy._key_ctids. */
-static Datum
-key_ctids(Datum keys)
-{
-	Oid			argtype = TEXTARRAYOID;
-	Datum		d;
-	bool		isnull;
-
-	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
-	privacy_spi_check(SPI_execute_with_args("SELECT privacy._key_ctids($1)", 1, &argtype, &keys, NULL, true, 1),
-					  SPI_OK_SELECT, "compute row identities");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	d = SPI_datumTransfer(d, false, -1);
-	SPI_finish();
-	return d;
-}
-
 /*
  * privacy._subject_keys(tbl, col, subject): identities of the rows of tbl
- * whose column col equals the subject identifier cast to the column's type.
- * The cast and comparison (a domain's CHECK, an owner's operator) run as the
+ * whose column col equals the subject identifier cast to the column's type
+ * (rowid.c: primary-key values on a Citus table, where the lookup is routed
+ * to the shard of the subject when col is the distribution column).  The
+ * cast and comparison (a domain's CHECK, an owner's operator) run as the
  * table's owner in a security-restricted operation.
  */
 Datum
@@ -690,14 +679,16 @@ privacy_subject_keys(PG_FUNCTION_ARGS)
 	Datum		arg = PG_GETARG_DATUM(2);
 	Datum		result;
 	bool		isnull;
+	RowIdentity id;
 
 	require_subject_op("_subject_keys", false);
 	check_table_access(relid, ACL_SELECT);
+	row_identity_of(relid, &id);
 	privacy_column_type(relid, col, &typid, &typmod);
 	sql = psprintf("SELECT COALESCE(pg_catalog.array_agg(%s), '{}') FROM %s t "
 				   "WHERE t.%s OPERATOR(pg_catalog.=) $1::%s",
-				   caller_text("SELECT privacy._key_expr('t')", 0, NULL, NULL),
-				   privacy_qualified_name(relid), quote_identifier(col), format_type_with_typemod(typid, typmod));
+				   row_identity_expr(&id, "t"), privacy_qualified_name(relid), quote_identifier(col),
+				   format_type_extended(typid, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
 	(void) privacy_exec_as(privacy_relation_owner(relid), sql, 1, &argtype, &arg, NULL, true,
 						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
 	PG_RETURN_DATUM(result);
@@ -707,25 +698,28 @@ privacy_subject_keys(PG_FUNCTION_ARGS)
  * privacy._related_keys(src, src_cols, src_keys, dst, dst_cols, dst_keys):
  * identities of the rows of dst (among dst_keys, unless NULL) whose columns
  * dst_cols equal the columns src_cols of the rows src_keys of src: one step
- * of the foreign-key walk, either way.  Each table is read by its own owner
- * in a security-restricted operation: the values of src's rows as src's
- * owner, then the rows of dst holding those values (passed as parameters,
- * never as text) as dst's owner.
+ * of the foreign-key walk, either way.  Two simple statements, each table
+ * read by its own owner in a security-restricted operation: the values of
+ * src's rows as src's owner, then the rows of dst holding those values
+ * (passed as parameters, never as text; `col = ANY (values)` per column, so
+ * that Citus prunes shards) as dst's owner.
  */
 Datum
 privacy_related_keys(PG_FUNCTION_ARGS)
 {
 	Oid			src = PG_GETARG_OID(0);
 	Oid			dst = PG_GETARG_OID(3);
+	RowIdentity sid;
+	RowIdentity did;
 	int			ncols;
 	int			ndst;
-	int			nargs;
+	int			nargs = 0;
 	char	   *sql;
-	Oid			types[FUNC_MAX_ARGS];
-	Datum		vals[FUNC_MAX_ARGS];
+	Oid			types[FUNC_MAX_ARGS + ROW_IDENTITY_MAX_PARAMS];
+	Datum		vals[FUNC_MAX_ARGS + ROW_IDENTITY_MAX_PARAMS];
 	bool		vnull[FUNC_MAX_ARGS];
-	Oid			ktypes[2] = {TIDARRAYOID, TEXTARRAYOID};
-	Datum		kvals[2];
+	Oid			ktypes[ROW_IDENTITY_MAX_PARAMS];
+	Datum		kvals[ROW_IDENTITY_MAX_PARAMS];
 	Datum		result;
 	bool		isnull;
 	int			i;
@@ -738,14 +732,15 @@ privacy_related_keys(PG_FUNCTION_ARGS)
 					 errmsg("only the last argument of privacy._related_keys may be null")));
 	check_table_access(src, ACL_SELECT);
 	check_table_access(dst, ACL_SELECT);
+	row_identity_of(src, &sid);
+	row_identity_of(dst, &did);
 
 	/* the values of src's rows, as src's owner: one array per column */
 	sql = psprintf("SELECT %s FROM %s s WHERE %s",
 				   column_list(PG_GETARG_DATUM(1), "pg_catalog.array_agg(s.%s)", &ncols),
-				   privacy_qualified_name(src), caller_text("SELECT privacy._key_match('s', 1, 2)", 0, NULL, NULL));
-	kvals[0] = key_ctids(PG_GETARG_DATUM(2));
-	kvals[1] = PG_GETARG_DATUM(2);
-	(void) privacy_exec_as(privacy_relation_owner(src), sql, 2, ktypes, kvals, NULL, true,
+				   privacy_qualified_name(src),
+				   row_identity_match(&sid, "s", PG_GETARG_DATUM(2), &nargs, ktypes, kvals));
+	(void) privacy_exec_as(privacy_relation_owner(src), sql, nargs, ktypes, kvals, NULL, true,
 						   SPI_OK_SELECT, ncols, vals, vnull, types);
 	if (vnull[0])
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
@@ -754,30 +749,34 @@ privacy_related_keys(PG_FUNCTION_ARGS)
 	{
 		StringInfoData buf;
 		char	   *dcols = column_list(PG_GETARG_DATUM(4), "d.%s", &ndst);
+		Datum		names = PG_GETARG_DATUM(4);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
 
 		if (ndst != ncols)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("both column lists must have the same length")));
+		deconstruct_array(DatumGetArrayTypeP(names), NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR,
+						  &elems, &enulls, &n);
 		initStringInfo(&buf);
-		appendStringInfo(&buf, "SELECT COALESCE(pg_catalog.array_agg(%s), '{}') FROM %s d "
-						 "WHERE (%s) IN (SELECT * FROM pg_catalog.unnest(",
-						 caller_text("SELECT privacy._key_expr('d')", 0, NULL, NULL),
-						 privacy_qualified_name(dst), dcols);
+		appendStringInfo(&buf, "SELECT COALESCE(pg_catalog.array_agg(%s), '{}') FROM %s d WHERE ",
+						 row_identity_expr(&did, "d"), privacy_qualified_name(dst));
 		for (i = 0; i < ncols; i++)
-			appendStringInfo(&buf, "%s$%d", i ? ", " : "", i + 1);
-		appendStringInfoString(&buf, "))");
+			appendStringInfo(&buf, "%sd.%s OPERATOR(pg_catalog.=) ANY ($%d)", i ? " AND " : "",
+							 quote_identifier(NameStr(*DatumGetName(elems[i]))), i + 1);
+		if (ncols > 1)
+		{
+			appendStringInfo(&buf, " AND (%s) IN (SELECT * FROM ROWS FROM (", dcols);
+			for (i = 0; i < ncols; i++)
+				appendStringInfo(&buf, "%spg_catalog.unnest($%d)", i ? ", " : "", i + 1);
+			appendStringInfoString(&buf, "))");
+		}
 		nargs = ncols;
 		if (!PG_ARGISNULL(5))
-		{
 			appendStringInfo(&buf, " AND %s",
-							 caller_text(psprintf("SELECT privacy._key_match('d', %d, %d)", ncols + 1, ncols + 2),
-										 0, NULL, NULL));
-			types[nargs] = TIDARRAYOID;
-			vals[nargs++] = key_ctids(PG_GETARG_DATUM(5));
-			types[nargs] = TEXTARRAYOID;
-			vals[nargs++] = PG_GETARG_DATUM(5);
-		}
+							 row_identity_match(&did, "d", PG_GETARG_DATUM(5), &nargs, types, vals));
 		sql = buf.data;
 	}
 	(void) privacy_exec_as(privacy_relation_owner(dst), sql, nargs, types, vals, NULL, true,
@@ -799,23 +798,29 @@ privacy_export_rows(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	Oid			ltypes[2] = {OIDOID, NAMEARRAYOID};
 	Datum		lvals[2];
-	Oid			types[2] = {TIDARRAYOID, TEXTARRAYOID};
-	Datum		vals[2];
+	Oid			types[ROW_IDENTITY_MAX_PARAMS];
+	Datum		vals[ROW_IDENTITY_MAX_PARAMS];
+	int			nargs = 0;
+	RowIdentity id;
+	char	   *match;
 	char	   *sql;
 	Datum		result;
 	bool		isnull;
 
 	require_subject_op("_export_rows", false);
 	check_table_access(relid, ACL_SELECT);
+	row_identity_of(relid, &id);
 	lvals[0] = ObjectIdGetDatum(relid);
 	lvals[1] = PG_GETARG_DATUM(2);
-	sql = psprintf("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), '[]') "
-				   "FROM (SELECT %s FROM %s t WHERE %s ORDER BY t.ctid) r",
+	match = row_identity_match(&id, "t", PG_GETARG_DATUM(1), &nargs, types, vals);
+	/* a Citus table's rows come from several shards: ordered in the aggregate, by primary key */
+	sql = psprintf("SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)%s%s), '[]') "
+				   "FROM (SELECT %s FROM %s t WHERE %s%s%s) r",
+				   id.by_key ? " ORDER BY " : "", id.by_key ? row_identity_order(&id, "r") : "",
 				   caller_text("SELECT privacy._export_columns($1, $2)", 2, ltypes, lvals),
-				   privacy_qualified_name(relid), caller_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL));
-	vals[0] = key_ctids(PG_GETARG_DATUM(1));
-	vals[1] = PG_GETARG_DATUM(1);
-	(void) privacy_exec_as(privacy_relation_owner(relid), sql, 2, types, vals, NULL, true,
+				   privacy_qualified_name(relid), match,
+				   id.by_key ? "" : " ORDER BY ", id.by_key ? "" : row_identity_order(&id, "t"));
+	(void) privacy_exec_as(privacy_relation_owner(relid), sql, nargs, types, vals, NULL, true,
 						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
 	PG_RETURN_DATUM(result);
 }
@@ -879,6 +884,46 @@ privacy_masking_assignments(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Refuse an anonymization of a Citus table whose SET clause is not
+ * immutable: Citus runs the UPDATE on every shard or placement and rejects
+ * VOLATILE functions there (and a STABLE one could differ per placement).
+ * The clause is only parsed, as the table's owner in a security-restricted
+ * operation; nothing of it runs here.
+ */
+static void
+require_immutable_sets(Oid relid, const char *sets, const char *method)
+{
+	OwnerScope	scope;
+	SPIPlanPtr	plan;
+	ListCell   *lc;
+	bool		mutable = false;
+
+	privacy_role_scope_begin(privacy_relation_owner(relid), &scope);
+	plan = SPI_prepare(psprintf("UPDATE %s t SET %s", privacy_qualified_name(relid), sets), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not parse the anonymization of %s: %s",
+			 privacy_qualified_name(relid), SPI_result_code_string(SPI_result));
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = lfirst(lc);
+		ListCell   *q;
+
+		foreach(q, ps->query_list)
+			mutable |= contain_mutable_functions((Node *) ((Query *) lfirst(q))->targetList);
+	}
+	SPI_freeplan(plan);
+	privacy_owner_end(&scope);
+	if (mutable)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("erasure cannot anonymize the rows of the Citus %s table \"%s\" with its %s",
+						privacy_citus_table_kind(relid), privacy_qualified_name(relid), method),
+				 errdetail("Citus runs the UPDATE on every shard and placement, and refuses functions "
+						   "that are not IMMUTABLE there."),
+				 errhint("Use only IMMUTABLE expressions in the table's masking rules, or set its on_erasure rule to 'delete'.")));
+}
+
+/*
  * privacy._erase_subject_rows(tbl, action, subset, why): delete ('delete') or
  * anonymize ('anonymize') the subject's rows of tbl, for erase_subject: with
  * the table's masking rules, or when it has none with the safe defaults of
@@ -903,8 +948,10 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 	Oid			ktypes[3] = {JSONBOID, TEXTOID, TEXTARRAYOID};
 	Datum		kvals[3];
 	char		knulls[3] = {' ', ' ', ' '};
-	Oid			types[2] = {TIDARRAYOID, TEXTARRAYOID};
-	Datum		vals[2];
+	Oid			types[ROW_IDENTITY_MAX_PARAMS];
+	Datum		vals[ROW_IDENTITY_MAX_PARAMS];
+	int			nargs = 0;
+	RowIdentity id;
 	char	   *match;
 	char	   *sets = NULL;
 	char	   *cleared = "[]";
@@ -927,6 +974,7 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 				 errmsg("erasure action must be \"delete\" or \"anonymize\", not \"%s\"", action)));
 	check_table_access(relid, ACL_SELECT);
 	check_table_access(relid, anonymize ? ACL_UPDATE : ACL_DELETE);
+	row_identity_of(relid, &id);
 	if (!op->have_rows)
 		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"rows\": 0}")));
 
@@ -945,7 +993,7 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* the statement, built from the extension's own helpers */
-	match = caller_text("SELECT privacy._key_match('t', 1, 2)", 0, NULL, NULL);
+	match = row_identity_match(&id, "t", keys, &nargs, types, vals);
 	if (anonymize)
 	{
 		Oid			argtype = OIDOID;
@@ -963,8 +1011,8 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 			method = "safe defaults";
 		}
 	}
-	vals[0] = key_ctids(keys);
-	vals[1] = keys;
+	if (anonymize && sets != NULL && id.by_key)
+		require_immutable_sets(relid, sets, method);
 	if (anonymize && sets == NULL)
 	{
 		/* nothing to clear (every column a key or NOT NULL and not text): rows kept as they are */
@@ -975,7 +1023,7 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 		sql = anonymize ?
 			psprintf("UPDATE %s t SET %s WHERE %s", privacy_qualified_name(relid), sets, match) :
 			psprintf("DELETE FROM %s t WHERE %s", privacy_qualified_name(relid), match);
-		n = (int64) privacy_exec_as(privacy_relation_owner(relid), sql, 2, types, vals, NULL, false,
+		n = (int64) privacy_exec_as(privacy_relation_owner(relid), sql, nargs, types, vals, NULL, false,
 									anonymize ? SPI_OK_UPDATE : SPI_OK_DELETE, 0, NULL, NULL, NULL);
 	}
 	if (!anonymize)

@@ -9,36 +9,21 @@
 
 -- ---------------------------------------------------------------- rows of a subject
 
--- A row's identity during one export or erasure: "tableoid:ctid" (unique in a
--- partitioned table too).  _key_match is the predicate selecting the rows of
--- alias t whose ctids are $1 and identities $2 (a TID scan, not a table scan).
-CREATE OR REPLACE FUNCTION privacy._key_expr(alias text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('(%1$I.tableoid::pg_catalog.text OPERATOR(pg_catalog.||) '':'' '
-                             'OPERATOR(pg_catalog.||) %1$I.ctid::pg_catalog.text)', alias)
-$$;
-COMMENT ON FUNCTION privacy._key_expr(text) IS 'SQL expression of a row identity (tableoid:ctid) of a table alias';
+-- A row's identity during one export or erasure (src/rowid.c): "tableoid:ctid"
+-- on a local table (found again by a TID scan), the JSON array of its
+-- primary-key values as text on a Citus table, where physical addresses
+-- repeat across shards; a Citus table without a primary key is refused.  The
+-- predicates selecting rows by identity are built in C, with the identities
+-- as parameters.
+CREATE OR REPLACE FUNCTION privacy._row_identity(tbl oid) RETURNS text
+AS 'MODULE_PATHNAME', 'privacy_row_identity' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy._row_identity(oid) IS
+  'How export and erasure identify a table''s rows: ''primary key'' (Citus tables) or ''ctid''; refuses a Citus table without a primary key';
 
-CREATE OR REPLACE FUNCTION privacy._key_match(alias text, ctids int, keys int) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.format('%1$I.ctid OPERATOR(pg_catalog.=) ANY ($%2$s) AND %3$s OPERATOR(pg_catalog.=) ANY ($%4$s)',
-                             alias, ctids, privacy._key_expr(alias), keys)
-$$;
-COMMENT ON FUNCTION privacy._key_match(text, int, int) IS
-  'SQL predicate: rows of a table alias whose ctids and identities are the given parameters';
-
-CREATE OR REPLACE FUNCTION privacy._key_ctids(keys text[]) RETURNS tid[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT COALESCE(pg_catalog.array_agg(pg_catalog.split_part(k, ':', 2)::pg_catalog.tid), '{}')
-      FROM pg_catalog.unnest(keys) k
-$$;
-COMMENT ON FUNCTION privacy._key_ctids(text[]) IS 'ctids of row identities';
+CREATE OR REPLACE FUNCTION privacy._key_values(tbl oid, cols name[], keys text[]) RETURNS jsonb[]
+AS 'MODULE_PATHNAME', 'privacy_key_values' LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._key_values(oid, name[], text[]) IS
+  'Distinct values (JSON arrays of texts) of columns of the rows with these identities, read with the caller''s rights';
 
 -- Keys of a jsonb map (relid -> row identities) as text[] ('{}' when absent).
 CREATE OR REPLACE FUNCTION privacy._keys_of(sets jsonb, relid oid) RETURNS text[]
@@ -108,11 +93,8 @@ DECLARE
 BEGIN
     SELECT pg_catalog.array_agg(x.relid), pg_catalog.array_agg(x.relid) FILTER (WHERE x.subject_column IS NOT NULL)
       INTO tbls, roots FROM privacy._subject_graph() x;
-    -- Citus: rows are identified by physical address here, which repeats across shards
-    PERFORM privacy._citus_refuse(r, 'Export and erasure of data subjects',
-        'Query and delete the subject''s rows directly (Citus routes WHERE <subject column> = ... to its shard), '
-        'and destroy the subject''s key with privacy.destroy_key(privacy.subject_key_name(subject)).')
-       FROM pg_catalog.unnest(tbls) r;
+    -- every table's row identity first: a Citus table without a primary key is refused before any lookup
+    PERFORM privacy._row_identity(r) FROM pg_catalog.unnest(tbls) r;
     queue := '{}';
     FOR g IN SELECT x.relid, x.subject_column FROM privacy._subject_graph() x WHERE x.subject_column IS NOT NULL LOOP
         BEGIN
@@ -429,7 +411,7 @@ REVOKE ALL ON FUNCTION privacy.export_subject(text, int, boolean) FROM PUBLIC;
 -- purpose), each for the reason given; the others are REVOKEd from PUBLIC above.
 -- PUBLIC: invoker-rights helpers of export/erasure (run by a DPO): they read only the
 -- catalog and the PUBLIC-readable registry, or compute on their arguments.
-GRANT EXECUTE ON FUNCTION privacy._key_expr(text),
-    privacy._key_match(text, int, int), privacy._key_ctids(text[]), privacy._keys_of(jsonb, oid),
+-- _key_values reads with the caller's rights (a SELECT the caller could write).
+GRANT EXECUTE ON FUNCTION privacy._row_identity(oid), privacy._key_values(oid, name[], text[]), privacy._keys_of(jsonb, oid),
     privacy._export_columns(oid, name[]), privacy._subject_processing(oid, text, oid),
     privacy._subject_origins(), privacy._subject_retention_policy(oid), privacy._subject_rights(text) TO PUBLIC;

@@ -212,9 +212,8 @@ BEGIN
         -- rows, in the column's type (its index serves the condition)
         keys := privacy._keys_of(rows, $1::pg_catalog.oid);
         IF pg_catalog.cardinality(keys) OPERATOR(pg_catalog.>) 0 THEN
-            EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(DISTINCT (p.%I)::pg_catalog.text) FROM %s p WHERE %s',
-                                      col, tbl, privacy._key_match('p', 1, 2))
-               INTO ids USING privacy._key_ctids(keys), keys;
+            ids := ARRAY(SELECT v OPERATOR(pg_catalog.->>) 0
+                           FROM pg_catalog.unnest(privacy._key_values($1, ARRAY[col], keys)) v);
             RETURN pg_catalog.format('%I = ANY (%L::%s[])', col, ids::pg_catalog.text,
                        (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
                          WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) col));
@@ -226,12 +225,7 @@ BEGIN
         keys := privacy._keys_of(rows, e.parent);
         CONTINUE WHEN pg_catalog.cardinality(keys) OPERATOR(pg_catalog.=) 0;
         -- the referenced columns' values of the subject's rows in the parent
-        EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(DISTINCT pg_catalog.jsonb_build_array(%s)) FROM %s p '
-                                  'WHERE %s AND NOT (ROW(%s) IS NULL)',
-                    (SELECT pg_catalog.string_agg(pg_catalog.format('(p.%I)::pg_catalog.text', x), ', ') FROM pg_catalog.unnest(e.parent_cols) x),
-                    e.parent::pg_catalog.regclass, privacy._key_match('p', 1, 2),
-                    (SELECT pg_catalog.string_agg(pg_catalog.format('p.%I', x), ', ') FROM pg_catalog.unnest(e.parent_cols) x))
-           INTO vals USING privacy._key_ctids(keys), keys;
+        vals := privacy._key_values(e.parent, e.parent_cols, keys);
         CONTINUE WHEN vals IS NULL;
         types := ARRAY(SELECT pg_catalog.format_type(a.atttypid, a.atttypmod)
                          FROM pg_catalog.unnest(e.child_cols) WITH ORDINALITY c(n, i)

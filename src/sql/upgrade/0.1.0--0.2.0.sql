@@ -9,6 +9,10 @@
 DROP FUNCTION IF EXISTS privacy._erase_rows(oid, text, text[], text);
 -- export and erasure implementations take the rows found by erase_subject/export_subject
 DROP FUNCTION IF EXISTS privacy._export_subject(text, jsonb);
+-- row identities are built in C (src/rowid.c: primary-key values on Citus tables), not spliced SQL text
+DROP FUNCTION IF EXISTS privacy._key_expr(text);
+DROP FUNCTION IF EXISTS privacy._key_match(text, int, int);
+DROP FUNCTION IF EXISTS privacy._key_ctids(text[]);
 DROP FUNCTION IF EXISTS privacy._erase_subject(text, text, jsonb);
 
 -- render.sql: the HTML table builder takes the keys to leave out
