@@ -215,14 +215,14 @@ privacy_encrypt_for_subject(PG_FUNCTION_ARGS)
 				 errdetail("The subject was erased; nothing can be encrypted for them any more.")));
 	if (strcmp(status, "created") != 0)
 		PG_RETURN_BYTEA_P(privacy_encrypt_raw(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
-											  cstring_to_text(name), false, ctx));
+											  cstring_to_text(name), NULL, false, ctx));
 
 	/* the key ring reads with the statement's snapshot: let it see the new key */
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetActiveSnapshot());
 	UpdateActiveSnapshotCommandId();
 	result = privacy_encrypt_raw(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
-								 cstring_to_text(name), false, ctx);
+								 cstring_to_text(name), NULL, false, ctx);
 	PopActiveSnapshot();
 	PG_RETURN_BYTEA_P(result);
 }
