@@ -41,6 +41,9 @@ PG_FUNCTION_INFO_V1(privacy_siv_selftest);
 #define TAG_BYTES 16
 #define BLOCK 16
 #define SIV_FRAME 0x01
+#define SIV_PREFIX_CTX 256		/* longest context whose S2V prefix is remembered */
+#define CTR_BATCH 32			/* counter blocks encrypted per call */
+#define SELFTEST_MAX 1101		/* longest plaintext of _siv_selftest, + 1 */
 #define MAX_PLAINTEXT (MaxAllocSize - VARHDRSZ - CT_GCM_OVERHEAD - 64)
 
 /* Keyed AES-256-GCM contexts of one key. */
@@ -54,10 +57,19 @@ typedef struct GcmState
 typedef struct SivState
 {
 	EVP_CIPHER_CTX *cbc;		/* K1, for CMAC */
-	EVP_CIPHER_CTX *ctr;		/* K2, for encryption */
+	EVP_CIPHER_CTX *ecb;		/* K2, for encryption (CTR keystream) */
 	uint8		cmac_k1[BLOCK];
 	uint8		cmac_k2[BLOCK];
 	uint8		d0[BLOCK];		/* CMAC(K1, 0^128), the S2V start value */
+	uint8		chain[BLOCK];	/* the CBC context's IV: its last output block */
+	bool		chain_known;	/* false: re-initialise the CBC context */
+	bool		starting;		/* the next block starts a new CMAC */
+	/* S2V over the last header and context (the same for a column's rows) */
+	bool		prefix_valid;
+	uint8		prefix_header[CT_HEADER_BYTES];
+	int			prefix_ctxlen;	/* -1: no context */
+	char		prefix_ctx[SIV_PREFIX_CTX];
+	uint8		prefix_d[BLOCK];
 } SivState;
 
 static const uint8 zero_block[BLOCK] = {0};
@@ -134,7 +146,7 @@ siv_state_free(void *p)
 	SivState   *st = p;
 
 	EVP_CIPHER_CTX_free(st->cbc);
-	EVP_CIPHER_CTX_free(st->ctr);
+	EVP_CIPHER_CTX_free(st->ecb);
 	explicit_bzero(st, sizeof(SivState));
 	pfree(st);
 }
@@ -161,12 +173,60 @@ xor_block(uint8 *dst, const uint8 *src)
 		dst[i] ^= src[i];
 }
 
-/* CMAC: start (CBC-MAC with a zero IV). */
+/*
+ * CMAC: start (CBC-MAC with a zero IV).  The CBC context is not
+ * re-initialised (costly in OpenSSL 3): its IV is the last block it output,
+ * and XORing that into the first block of the new message is the same as
+ * starting from a zero IV.  After a failure the IV is unknown: re-initialise.
+ */
 static void
 cmac_begin(SivState *st)
 {
-	if (EVP_EncryptInit_ex(st->cbc, NULL, NULL, NULL, zero_block) != 1)
-		report_openssl("compute AES-CMAC");
+	if (!st->chain_known)
+	{
+		if (EVP_EncryptInit_ex(st->cbc, NULL, NULL, NULL, zero_block) != 1)
+			report_openssl("compute AES-CMAC");
+		memset(st->chain, 0, BLOCK);
+		st->chain_known = true;
+	}
+	st->starting = true;
+}
+
+/*
+ * CMAC: run CBC over n complete blocks (out: n blocks), the first one
+ * re-chained when it starts the message; remember the last output block.
+ */
+static void
+cbc_update(SivState *st, const uint8 *in, size_t n, uint8 *out)
+{
+	uint8		first[BLOCK];
+	const uint8 *last = NULL;
+	int			outl;
+
+	if (n == 0)
+		return;
+	st->chain_known = false;
+	if (st->starting)
+	{
+		memcpy(first, in, BLOCK);
+		xor_block(first, st->chain);
+		if (EVP_EncryptUpdate(st->cbc, out, &outl, first, BLOCK) != 1 || outl != BLOCK)
+			report_openssl("compute AES-CMAC");
+		st->starting = false;
+		last = out;
+		in += BLOCK;
+		out += BLOCK;
+		n--;
+	}
+	if (n > 0)
+	{
+		if (EVP_EncryptUpdate(st->cbc, out, &outl, in, (int) (n * BLOCK)) != 1 ||
+			outl != (int) (n * BLOCK))
+			report_openssl("compute AES-CMAC");
+		last = out + (n - 1) * BLOCK;
+	}
+	memcpy(st->chain, last, BLOCK);
+	st->chain_known = true;
 }
 
 /* CMAC: absorb nblocks complete blocks that are not the last block. */
@@ -178,10 +238,8 @@ cmac_blocks(SivState *st, const uint8 *data, size_t nblocks)
 	while (nblocks > 0)
 	{
 		size_t		n = Min(nblocks, sizeof(scratch) / BLOCK);
-		int			outl;
 
-		if (EVP_EncryptUpdate(st->cbc, scratch, &outl, data, (int) (n * BLOCK)) != 1)
-			report_openssl("compute AES-CMAC");
+		cbc_update(st, data, n, scratch);
 		data += n * BLOCK;
 		nblocks -= n;
 	}
@@ -192,7 +250,6 @@ static void
 cmac_final(SivState *st, const uint8 *last, int len, uint8 *out)
 {
 	uint8		block[BLOCK];
-	int			outl;
 
 	if (len == BLOCK)
 	{
@@ -207,8 +264,7 @@ cmac_final(SivState *st, const uint8 *last, int len, uint8 *out)
 		block[len] = 0x80;
 		xor_block(block, st->cmac_k2);
 	}
-	if (EVP_EncryptUpdate(st->cbc, out, &outl, block, BLOCK) != 1 || outl != BLOCK)
-		report_openssl("compute AES-CMAC");
+	cbc_update(st, block, 1, out);
 }
 
 /* CMAC of a whole message. */
@@ -235,8 +291,8 @@ siv_state(PrivacyKey *key)
 		int			outl;
 
 		st->cbc = keyed_ctx(EVP_aes_256_cbc(), k, 1);
-		st->ctr = keyed_ctx(EVP_aes_256_ctr(), k + 32, 1);
-		if (st->cbc == NULL || st->ctr == NULL ||
+		st->ecb = keyed_ctx(EVP_aes_256_ecb(), k + 32, 1);
+		if (st->cbc == NULL || st->ecb == NULL ||
 			EVP_EncryptInit_ex(st->cbc, NULL, NULL, NULL, zero_block) != 1 ||
 			EVP_EncryptUpdate(st->cbc, st->cmac_k1, &outl, zero_block, BLOCK) != 1)
 		{
@@ -262,16 +318,34 @@ s2v(SivState *st, const uint8 *header, const CryptoContext *ctx,
 {
 	uint8		d[BLOCK];
 	uint8		mac[BLOCK];
+	int			ctxlen = ctx ? ctx->len : -1;
 
-	memcpy(d, st->d0, BLOCK);
-	dbl(d);
-	cmac(st, header, CT_HEADER_BYTES, mac);
-	xor_block(d, mac);
-	if (ctx)
+	if (st->prefix_valid && st->prefix_ctxlen == ctxlen &&
+		memcmp(st->prefix_header, header, CT_HEADER_BYTES) == 0 &&
+		(ctxlen <= 0 || memcmp(st->prefix_ctx, ctx->data, ctxlen) == 0))
+		memcpy(d, st->prefix_d, BLOCK);
+	else
 	{
+		memcpy(d, st->d0, BLOCK);
 		dbl(d);
-		cmac(st, (const uint8 *) ctx->data, ctx->len, mac);
+		cmac(st, header, CT_HEADER_BYTES, mac);
 		xor_block(d, mac);
+		if (ctx)
+		{
+			dbl(d);
+			cmac(st, (const uint8 *) ctx->data, ctx->len, mac);
+			xor_block(d, mac);
+		}
+		/* remember this prefix: the next row of the column has the same */
+		st->prefix_valid = ctxlen <= SIV_PREFIX_CTX;
+		if (st->prefix_valid)
+		{
+			memcpy(st->prefix_header, header, CT_HEADER_BYTES);
+			st->prefix_ctxlen = ctxlen;
+			if (ctxlen > 0)
+				memcpy(st->prefix_ctx, ctx->data, ctxlen);
+			memcpy(st->prefix_d, d, BLOCK);
+		}
 	}
 	if (len >= BLOCK)
 	{
@@ -305,53 +379,103 @@ s2v(SivState *st, const uint8 *header, const CryptoContext *ctx,
 	}
 }
 
-/* AES-CTR with the SIV-derived counter, in place allowed. */
+/*
+ * AES-CTR with the SIV-derived counter, in place allowed.  The keystream is
+ * the counter blocks (a 128-bit big-endian counter, as OpenSSL's CTR mode
+ * and RFC 5297 count) encrypted with the keyed ECB context, in batches: a
+ * CTR context would need re-initialising (costly in OpenSSL 3) per message.
+ */
 static void
 siv_ctr(SivState *st, const uint8 *v, const uint8 *in, size_t len, uint8 *out)
 {
 	uint8		q[BLOCK];
-	int			outl;
+	uint8		counters[CTR_BATCH * BLOCK];
+	uint8		stream[CTR_BATCH * BLOCK];
 
 	memcpy(q, v, BLOCK);
 	q[8] &= 0x7f;
 	q[12] &= 0x7f;
-	if (EVP_EncryptInit_ex(st->ctr, NULL, NULL, NULL, q) != 1 ||
-		(len > 0 && EVP_EncryptUpdate(st->ctr, out, &outl, in, (int) len) != 1))
-		report_openssl("run AES-CTR");
+	while (len > 0)
+	{
+		size_t		nblocks = Min((len + BLOCK - 1) / BLOCK, CTR_BATCH);
+		size_t		n = Min(len, nblocks * BLOCK);
+		size_t		i;
+		int			outl;
+		int			b;
+
+		for (i = 0; i < nblocks; i++)
+		{
+			memcpy(counters + i * BLOCK, q, BLOCK);
+			for (b = BLOCK - 1; b >= 0 && ++q[b] == 0; b--)
+				;
+		}
+		if (EVP_EncryptUpdate(st->ecb, stream, &outl, counters, (int) (nblocks * BLOCK)) != 1 ||
+			outl != (int) (nblocks * BLOCK))
+			report_openssl("run AES-CTR");
+		for (i = 0; i < n; i++)
+			out[i] = in[i] ^ stream[i];
+		in += n;
+		out += n;
+		len -= n;
+	}
+	explicit_bzero(stream, sizeof(stream));
 }
 
 /* ------------------------------------------------------------------------
  * Header and context
  * ------------------------------------------------------------------------ */
 
-/* First 4 bytes of SHA-256(context), remembered for the last context seen. */
+/*
+ * Contexts whose check was computed (a table with several protected columns
+ * alternates between their contexts on every row), replaced in turn.
+ */
+#define CONTEXT_MEMO 8
+#define CONTEXT_MEMO_LEN 256
+typedef struct ContextMemo
+{
+	int			len;			/* -1: unused */
+	uint8		check[4];
+	char		data[CONTEXT_MEMO_LEN];
+} ContextMemo;
+
+static ContextMemo context_memo[CONTEXT_MEMO] = {
+	{-1}, {-1}, {-1}, {-1}, {-1}, {-1}, {-1}, {-1}
+};
+static int	context_memo_next = 0;
+
+/* First 4 bytes of SHA-256(context), remembered for the last contexts seen. */
 static void
 context_check(const CryptoContext *ctx, uint8 *out)
 {
-	static char last[256];
-	static int	lastlen = -1;
-	static uint8 lastcheck[4];
 	uint8		md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
+	ContextMemo *m;
+	int			i;
 
 	if (ctx == NULL)
 	{
 		memset(out, 0, 4);
 		return;
 	}
-	if (ctx->len == lastlen && memcmp(ctx->data, last, ctx->len) == 0)
+	for (i = 0; i < CONTEXT_MEMO; i++)
 	{
-		memcpy(out, lastcheck, 4);
-		return;
+		m = &context_memo[i];
+		if (m->len == ctx->len && memcmp(ctx->data, m->data, ctx->len) == 0)
+		{
+			memcpy(out, m->check, 4);
+			return;
+		}
 	}
 	if (EVP_Digest(ctx->data, ctx->len, md, &mdlen, EVP_sha256(), NULL) != 1)
 		report_openssl("hash the context");
 	memcpy(out, md, 4);
-	if (ctx->len <= (int) sizeof(last))
+	if (ctx->len <= CONTEXT_MEMO_LEN)
 	{
-		memcpy(last, ctx->data, ctx->len);
-		lastlen = ctx->len;
-		memcpy(lastcheck, md, 4);
+		m = &context_memo[context_memo_next];
+		context_memo_next = (context_memo_next + 1) % CONTEXT_MEMO;
+		memcpy(m->data, ctx->data, ctx->len);
+		memcpy(m->check, md, 4);
+		m->len = ctx->len;
 	}
 }
 
@@ -440,15 +564,15 @@ siv_encrypt(PrivacyKey *key, const char *data, int len, const CryptoContext *ctx
 	return res;
 }
 
-/* Encrypt with the active version of the named key. */
+/* Encrypt with the active version of the named key (remembered in ref, if given). */
 bytea *
-privacy_encrypt_raw(const char *data, int len, text *key_name, bool deterministic,
+privacy_encrypt_raw(const char *data, int len, text *key_name, KeyRef *ref, bool deterministic,
 					const CryptoContext *ctx)
 {
 	PrivacyKey *key;
 
 	check_plaintext_size(len);
-	key = privacy_key_resolve(NULL, key_name,
+	key = privacy_key_resolve(ref, key_name,
 							  deterministic ? KEY_PURPOSE_DETERMINISTIC : KEY_PURPOSE_ENCRYPT);
 	return deterministic ? siv_encrypt(key, data, len, ctx) : gcm_encrypt(key, data, len, ctx);
 }
@@ -886,7 +1010,8 @@ privacy_is_ciphertext_sql(PG_FUNCTION_ARGS)
 
 /*
  * privacy._siv_selftest(iterations): compare this AES-256-SIV with OpenSSL's
- * own for random keys, associated data and plaintexts of 1..80 bytes.
+ * own for random keys, associated data and plaintexts of 1..80 bytes (every
+ * tenth case up to 1100 bytes: several batches of the CTR keystream).
  * Returns the number of cases that matched (all of them, or an error).
  */
 Datum
@@ -909,13 +1034,14 @@ privacy_siv_selftest(PG_FUNCTION_ARGS)
 		SivState   *st;
 		uint8		key[64];
 		uint8		hdr[CT_HEADER_BYTES];
-		uint8		pt[81];
-		uint8		ours[BLOCK + 81];
-		uint8		theirs[81];
+		uint8		pt[SELFTEST_MAX];
+		uint8		ours[BLOCK + SELFTEST_MAX];
+		uint8		again[BLOCK + SELFTEST_MAX];
+		uint8		theirs[SELFTEST_MAX];
 		uint8		tag[BLOCK];
 		char		ctxbuf[40];
 		CryptoContext ctx = {ctxbuf, i % 40};
-		int			len = 1 + i % 80;	/* framed plaintexts are never empty */
+		int			len = (i % 10 == 9) ? 1 + (i * 131) % (SELFTEST_MAX - 1) : 1 + i % 80;
 		int			outl;
 		EVP_CIPHER_CTX *c;
 
@@ -938,6 +1064,9 @@ privacy_siv_selftest(PG_FUNCTION_ARGS)
 		st = siv_state(&fake);
 		s2v(st, hdr, (i % 2) ? &ctx : NULL, pt, len, ours);
 		siv_ctr(st, ours, pt, len, ours + BLOCK);
+		/* a used state (its contexts carry over) gives the same answer */
+		s2v(st, hdr, (i % 2) ? &ctx : NULL, pt, len, again);
+		siv_ctr(st, again, pt, len, again + BLOCK);
 		siv_state_free(st);
 
 		if (c == NULL ||
@@ -953,7 +1082,8 @@ privacy_siv_selftest(PG_FUNCTION_ARGS)
 			report_openssl("run OpenSSL AES-256-SIV");
 		}
 		EVP_CIPHER_CTX_free(c);
-		if (memcmp(ours, tag, BLOCK) != 0 || memcmp(ours + BLOCK, theirs, len) != 0)
+		if (memcmp(ours, tag, BLOCK) != 0 || memcmp(ours + BLOCK, theirs, len) != 0 ||
+			memcmp(ours, again, BLOCK + len) != 0)
 		{
 			EVP_CIPHER_free(siv);
 			ereport(ERROR,

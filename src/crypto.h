@@ -23,8 +23,12 @@ typedef struct CryptoContext
 
 extern void CryptoInit(void);
 
-/* Encrypt with the active version of the named key (randomized or deterministic). */
-extern bytea *privacy_encrypt_raw(const char *data, int len, text *key_name,
+/*
+ * Encrypt with the active version of the named key (randomized or
+ * deterministic); ref (may be NULL) remembers the key between calls.
+ */
+struct KeyRef;
+extern bytea *privacy_encrypt_raw(const char *data, int len, text *key_name, struct KeyRef *ref,
 								  bool deterministic, const CryptoContext *ctx);
 /* Decrypt any ciphertext of ours; errors on anything wrong, never wrong data. */
 extern bytea *privacy_decrypt_raw(const uint8 *ct, int len, const CryptoContext *ctx);

@@ -90,7 +90,9 @@ privacy_mask_email(PG_FUNCTION_ARGS)
 	const char *s = VARDATA_ANY(in);
 	int			len = VARSIZE_ANY_EXHDR(in);
 	int			local_len = len;
-	StringInfoData buf;
+	int			first;
+	text	   *out;
+	char	   *d;
 	int			k;
 
 	if (len == 0)
@@ -103,12 +105,15 @@ privacy_mask_email(PG_FUNCTION_ARGS)
 			break;
 		}
 
-	initStringInfo(&buf);
-	if (local_len > 0)
-		appendBinaryStringInfo(&buf, s, Min(pg_mblen(s), local_len));
-	appendStringInfoString(&buf, EMAIL_STARS);
-	appendBinaryStringInfo(&buf, s + local_len, len - local_len);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	/* first character, stars, '@' and domain, built in place */
+	first = local_len > 0 ? Min(pg_mblen(s), local_len) : 0;
+	out = palloc(VARHDRSZ + first + strlen(EMAIL_STARS) + (len - local_len));
+	SET_VARSIZE(out, VARHDRSZ + first + strlen(EMAIL_STARS) + (len - local_len));
+	d = VARDATA(out);
+	memcpy(d, s, first);
+	memcpy(d + first, EMAIL_STARS, strlen(EMAIL_STARS));
+	memcpy(d + first + strlen(EMAIL_STARS), s + local_len, len - local_len);
+	PG_RETURN_TEXT_P(out);
 }
 
 /*

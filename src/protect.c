@@ -131,6 +131,77 @@ varchar_limit(const char *s, int len, int maxchars)
 	return keep;
 }
 
+/* One protected column of a protect trigger, from its four arguments. */
+typedef struct ProtectColumn
+{
+	const char *colname;
+	int			attnum;
+	bool		is_text;		/* else bytea */
+	bool		deterministic;	/* mode "siv" */
+	int			maxchars;		/* mode "...:n": varchar(n) of a text column; else 0 */
+	text	   *key_name;
+	KeyRef		key;			/* key_name resolved, between rows */
+	const char *context;
+	CryptoContext ctx;			/* context, as encryption takes it */
+} ProtectColumn;
+
+/* What a protect trigger derives from its arguments (privacy_trigger_cache). */
+typedef struct ProtectTrigger
+{
+	int			ncols;
+	ProtectColumn cols[FLEXIBLE_ARRAY_MEMBER];
+} ProtectTrigger;
+
+/* The trigger's cache entry: its arguments parsed, columns looked up. */
+static ProtectTrigger *
+protect_trigger_cache(TriggerData *td)
+{
+	Trigger    *tg = td->tg_trigger;
+	Oid			relid = RelationGetRelid(td->tg_relation);
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	ProtectTrigger *pt = privacy_trigger_cache_get(tg->tgoid, relid);
+	MemoryContext cxt;
+	MemoryContext old;
+	uint64		generation;
+	int			i;
+
+	if (pt)
+		return pt;
+	if (tg->tgnargs == 0 || tg->tgnargs % 4 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" has malformed arguments", tg->tgname),
+				 errhint("Run privacy.protect_column() again to rebuild it.")));
+	cxt = privacy_trigger_cache_new(&generation);
+	old = MemoryContextSwitchTo(cxt);
+	pt = palloc0(offsetof(ProtectTrigger, cols) + sizeof(ProtectColumn) * (tg->tgnargs / 4));
+	pt->ncols = tg->tgnargs / 4;
+	for (i = 0; i < pt->ncols; i++)
+	{
+		ProtectColumn *c = &pt->cols[i];
+		const char *mode = tg->tgargs[4 * i + 1];
+		const char *limit = strchr(mode, ':');
+
+		c->colname = pstrdup(tg->tgargs[4 * i]);
+		c->attnum = SPI_fnumber(desc, c->colname);
+		if (c->attnum <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("protected column \"%s\" does not exist in table \"%s\"",
+							c->colname, RelationGetRelationName(td->tg_relation)),
+					 errhint("A protected column must be unprotected before it is renamed or dropped.")));
+		c->is_text = TupleDescAttr(desc, c->attnum - 1)->atttypid != BYTEAOID;
+		c->deterministic = strncmp(mode, "siv", 3) == 0;
+		c->maxchars = (limit && c->is_text) ? atoi(limit + 1) : 0;
+		c->key_name = cstring_to_text(tg->tgargs[4 * i + 2]);
+		c->context = pstrdup(tg->tgargs[4 * i + 3]);
+		c->ctx = make_context(c->context);
+	}
+	MemoryContextSwitchTo(old);
+	privacy_trigger_cache_put(tg->tgoid, relid, cxt, pt, generation);
+	return pt;
+}
+
 /*
  * privacy._protect_trigger(): BEFORE INSERT OR UPDATE FOR EACH ROW; encrypts
  * plaintext written to the protected columns named in its arguments.
@@ -139,11 +210,10 @@ Datum
 privacy_protect_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	Trigger    *tg;
+	ProtectTrigger *pt;
 	TupleDesc	desc;
 	HeapTuple	newtup;
 	HeapTuple	oldtup = NULL;
-	int			ncols;
 	int		   *cols;
 	Datum	   *vals;
 	bool	   *nulls;
@@ -155,12 +225,7 @@ privacy_protect_trigger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("privacy._protect_trigger() must run as a BEFORE INSERT OR UPDATE row trigger")));
-	tg = td->tg_trigger;
-	if (tg->tgnargs == 0 || tg->tgnargs % 4 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" has malformed arguments", tg->tgname),
-				 errhint("Run privacy.protect_column() again to rebuild it.")));
+	pt = protect_trigger_cache(td);
 	desc = RelationGetDescr(td->tg_relation);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -170,33 +235,18 @@ privacy_protect_trigger(PG_FUNCTION_ARGS)
 	else
 		newtup = td->tg_trigtuple;
 
-	ncols = tg->tgnargs / 4;
-	cols = palloc(sizeof(int) * ncols);
-	vals = palloc(sizeof(Datum) * ncols);
-	nulls = palloc(sizeof(bool) * ncols);
+	cols = palloc(sizeof(int) * pt->ncols);
+	vals = palloc(sizeof(Datum) * pt->ncols);
+	nulls = palloc(sizeof(bool) * pt->ncols);
 
-	for (i = 0; i < ncols; i++)
+	for (i = 0; i < pt->ncols; i++)
 	{
-		const char *colname = tg->tgargs[4 * i];
-		const char *mode = tg->tgargs[4 * i + 1];
-		const char *key_name = tg->tgargs[4 * i + 2];
-		const char *context = tg->tgargs[4 * i + 3];
-		int			attnum = SPI_fnumber(desc, colname);
-		Oid			typid;
-		bool		is_text;
+		ProtectColumn *c = &pt->cols[i];
 		bool		isnull;
 		Datum		value;
 		bytea	   *ct;
 
-		if (attnum <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("protected column \"%s\" does not exist in table \"%s\"",
-							colname, RelationGetRelationName(td->tg_relation)),
-					 errhint("A protected column must be unprotected before it is renamed or dropped.")));
-		typid = TupleDescAttr(desc, attnum - 1)->atttypid;
-		is_text = (typid != BYTEAOID);
-		value = heap_getattr(newtup, attnum, desc, &isnull);
+		value = heap_getattr(newtup, c->attnum, desc, &isnull);
 		if (isnull)
 			continue;
 
@@ -204,36 +254,32 @@ privacy_protect_trigger(PG_FUNCTION_ARGS)
 		if (oldtup)
 		{
 			bool		oldnull;
-			Datum		oldval = heap_getattr(oldtup, attnum, desc, &oldnull);
+			Datum		oldval = heap_getattr(oldtup, c->attnum, desc, &oldnull);
 
 			if (!oldnull && datumIsEqual(value, oldval, false, -1) &&
-				stored_ciphertext(value, is_text) != NULL)
+				stored_ciphertext(value, c->is_text) != NULL)
 				continue;
 		}
 
-		ct = stored_ciphertext(value, is_text);
+		ct = stored_ciphertext(value, c->is_text);
 		if (ct != NULL)
 		{
-			verify_ciphertext(ct, context, colname);
+			verify_ciphertext(ct, c->context, c->colname);
 			continue;
 		}
 
 		/* plaintext: check the original length limit, encrypt, store */
 		{
-			struct varlena *pt = PG_DETOAST_DATUM_PACKED(value);
-			const char *limit = strchr(mode, ':');
-			CryptoContext ctx = make_context(context);
+			struct varlena *ptext = PG_DETOAST_DATUM_PACKED(value);
 			bytea	   *enc;
+			int			ptlen = VARSIZE_ANY_EXHDR(ptext);
 
-			int			ptlen = VARSIZE_ANY_EXHDR(pt);
-
-			if (limit && is_text)
-				ptlen = varchar_limit(VARDATA_ANY(pt), ptlen, atoi(limit + 1));
-			enc = privacy_encrypt_raw(VARDATA_ANY(pt), ptlen,
-									  cstring_to_text(key_name),
-									  strncmp(mode, "siv", 3) == 0, &ctx);
-			cols[nrepl] = attnum;
-			vals[nrepl] = is_text ? PointerGetDatum(privacy_ciphertext_to_text(enc))
+			if (c->maxchars != 0)
+				ptlen = varchar_limit(VARDATA_ANY(ptext), ptlen, c->maxchars);
+			enc = privacy_encrypt_raw(VARDATA_ANY(ptext), ptlen, c->key_name, &c->key,
+									  c->deterministic, &c->ctx);
+			cols[nrepl] = c->attnum;
+			vals[nrepl] = c->is_text ? PointerGetDatum(privacy_ciphertext_to_text(enc))
 				: PointerGetDatum(enc);
 			nulls[nrepl] = false;
 			nrepl++;
@@ -417,7 +463,7 @@ privacy_reencrypt_value(PG_FUNCTION_ARGS)
 	h = (const uint8 *) VARDATA_ANY(ct);
 	pt = privacy_decrypt_raw(h, VARSIZE_ANY_EXHDR(ct), ctx);
 	(void) privacy_key_active_version(privacy_ct_key_id(h), &name);
-	res = privacy_encrypt_raw(VARDATA(pt), VARSIZE(pt) - VARHDRSZ, cstring_to_text(name),
+	res = privacy_encrypt_raw(VARDATA(pt), VARSIZE(pt) - VARHDRSZ, cstring_to_text(name), NULL,
 							  h[1] == CT_FORMAT_SIV, ctx);
 	explicit_bzero(VARDATA(pt), VARSIZE(pt) - VARHDRSZ);
 	if (is_text)
@@ -569,7 +615,7 @@ privacy_protect_value(PG_FUNCTION_ARGS)
 		memo->deterministic = deterministic;
 	}
 	ctx = make_context(memo->context);
-	ct = privacy_encrypt_raw(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), memo->key_name,
+	ct = privacy_encrypt_raw(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), memo->key_name, NULL,
 							 memo->deterministic, &ctx);
 	if (is_text)
 		PG_RETURN_TEXT_P(privacy_ciphertext_to_text(ct));
@@ -903,7 +949,8 @@ privacy_protected_value(PG_FUNCTION_ARGS)
 	}
 	ctx = make_context(memo->context);
 	PG_RETURN_TEXT_P(privacy_ciphertext_to_text(
-		privacy_encrypt_raw(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), memo->key_name, true, &ctx)));
+		privacy_encrypt_raw(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), memo->key_name, NULL, true,
+							&ctx)));
 }
 
 /*

@@ -81,14 +81,14 @@ static bool keep_expiry_callbacks = false;
 
 /* ---------- the trigger ---------- */
 
-/* Per-trigger cache of the trigger's arguments, in fn_extra. */
+/* What the trigger derives from its arguments (privacy_trigger_cache). */
 typedef struct RetentionCache
 {
-	Oid			tgoid;
 	int			expiry_attnum;
 	int			since_attnum;	/* 0: counted from now() */
 	Oid			since_type;
 	Interval	keep;
+	int			interval_style; /* IntervalStyle keep was read under */
 	TimestampTz now_base;		/* now() for which now_expiry was computed */
 	TimestampTz now_expiry;
 } RetentionCache;
@@ -108,24 +108,26 @@ trigger_column(Relation rel, const char *colname)
 	return attnum;
 }
 
-/* The trigger's cache, filled on first use. */
+/* The trigger's cache entry, filled on first use. */
 static RetentionCache *
-trigger_cache(FunctionCallInfo fcinfo, TriggerData *td)
+trigger_cache(TriggerData *td)
 {
-	RetentionCache *c = fcinfo->flinfo->fn_extra;
 	Trigger    *tg = td->tg_trigger;
+	Oid			relid = RelationGetRelid(td->tg_relation);
+	RetentionCache *c = privacy_trigger_cache_get(tg->tgoid, relid);
+	MemoryContext cxt;
+	uint64		generation;
 	Interval   *keep;
 
-	if (c && c->tgoid == tg->tgoid)
+	if (c && c->interval_style == IntervalStyle)
 		return c;
 	if (tg->tgnargs != 2 && tg->tgnargs != 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\" has malformed arguments", tg->tgname),
 				 errhint("Run privacy.set_retention() again to rebuild it.")));
-	if (c == NULL)
-		c = fcinfo->flinfo->fn_extra =
-			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RetentionCache));
+	cxt = privacy_trigger_cache_new(&generation);
+	c = MemoryContextAllocZero(cxt, sizeof(RetentionCache));
 	c->expiry_attnum = trigger_column(td->tg_relation, tg->tgargs[0]);
 	if (TupleDescAttr(RelationGetDescr(td->tg_relation), c->expiry_attnum - 1)->atttypid != TIMESTAMPTZOID)
 		ereport(ERROR,
@@ -134,6 +136,7 @@ trigger_cache(FunctionCallInfo fcinfo, TriggerData *td)
 	keep = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(tg->tgargs[1]),
 												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	c->keep = *keep;
+	c->interval_style = IntervalStyle;
 	c->since_attnum = 0;
 	if (tg->tgnargs == 3)
 	{
@@ -146,7 +149,7 @@ trigger_cache(FunctionCallInfo fcinfo, TriggerData *td)
 							tg->tgargs[2])));
 	}
 	c->now_base = DT_NOBEGIN;
-	c->tgoid = tg->tgoid;
+	privacy_trigger_cache_put(tg->tgoid, relid, cxt, c, generation);
 	return c;
 }
 
@@ -214,7 +217,7 @@ privacy_retention_trigger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("privacy._retention_trigger() must run as a BEFORE INSERT OR UPDATE row trigger")));
-	c = trigger_cache(fcinfo, td);
+	c = trigger_cache(td);
 	desc = RelationGetDescr(td->tg_relation);
 	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 

@@ -15,6 +15,7 @@
 #include "postgres.h"
 #include "compat.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -26,6 +27,7 @@
 
 #include "citus.h"
 #include "rowid.h"
+#include "subject.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(privacy_row_identity);
@@ -34,11 +36,15 @@ PG_FUNCTION_INFO_V1(privacy_key_values);
 /*
  * The identity of relid's rows: primary-key values on a Citus table (an
  * error 0A000 when it has no primary key), tableoid:ctid on a local table.
+ * Only tables and partitioned tables have rows here (the subject graph holds
+ * nothing else): a view, foreign table, sequence or index is an error 42809,
+ * so that no row is read as its owner through, say, the owner's user mapping.
  */
 void
 row_identity_of(Oid relid, RowIdentity *id)
 {
 	const char *kind;
+	char		relkind;
 	Oid			argtype = OIDOID;
 	Datum		arg = ObjectIdGetDatum(relid);
 	AttrNumber	attnums[INDEX_MAX_KEYS];
@@ -51,6 +57,12 @@ row_identity_of(Oid relid, RowIdentity *id)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", privacy_qualified_name(relid)),
+				 errdetail("Export, erasure and legal holds identify rows of tables and partitioned tables only.")));
 	kind = privacy_citus_table_kind(relid);
 	if (kind == NULL)
 		return;
@@ -263,8 +275,14 @@ privacy_row_identity(PG_FUNCTION_ARGS)
 /*
  * privacy._key_values(tbl, cols, keys): the distinct values of columns cols
  * (as a JSON array of texts) of the rows of tbl with these identities, rows
- * whose columns are all NULL left out.  Runs with the caller's rights: a
- * plain SELECT the caller could write.
+ * whose columns are all NULL left out, for legal holds.  The caller needs
+ * SELECT on the whole table, with no row-level security applying to it (so
+ * nothing is read that the caller could not read itself); the rows are read
+ * as the table's owner in a security-restricted operation with search_path
+ * pinned, so the owner's code (casts of its types to text, domain checks of
+ * the key types, policies) never runs with the caller's rights: the caller is
+ * the owner of a retained table, possibly a superuser, and tbl a table of
+ * another owner that it references.
  */
 Datum
 privacy_key_values(PG_FUNCTION_ARGS)
@@ -285,8 +303,8 @@ privacy_key_values(PG_FUNCTION_ARGS)
 	char	   *sql;
 	Datum		result;
 	bool		isnull;
-	MemoryContext cxt = CurrentMemoryContext;
 
+	privacy_subject_table_access(relid, ACL_SELECT);
 	row_identity_of(relid, &id);
 	deconstruct_array(names, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
 	if (n < 1 || n > INDEX_MAX_KEYS)
@@ -311,18 +329,8 @@ privacy_key_values(PG_FUNCTION_ARGS)
 	sql = psprintf("SELECT pg_catalog.array_agg(DISTINCT pg_catalog.jsonb_build_array(%s)) FROM %s p "
 				   "WHERE %s AND NOT (ROW(%s) IS NULL)",
 				   list.data, privacy_qualified_name(relid), match, row.data);
-	privacy_spi_check(SPI_connect(), SPI_OK_CONNECT, "connect to SPI");
-	privacy_spi_check(SPI_execute_with_args(sql, nargs, types, vals, NULL, true, 1),
-					  SPI_OK_SELECT, "read the values of rows");
-	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		result = PointerGetDatum(DatumGetArrayTypePCopy(result));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
+	(void) privacy_exec_as(privacy_relation_owner(relid), sql, nargs, types, vals, NULL, true,
+						   SPI_OK_SELECT, 1, &result, &isnull, NULL);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);

@@ -215,14 +215,14 @@ privacy_encrypt_for_subject(PG_FUNCTION_ARGS)
 				 errdetail("The subject was erased; nothing can be encrypted for them any more.")));
 	if (strcmp(status, "created") != 0)
 		PG_RETURN_BYTEA_P(privacy_encrypt_raw(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
-											  cstring_to_text(name), false, ctx));
+											  cstring_to_text(name), NULL, false, ctx));
 
 	/* the key ring reads with the statement's snapshot: let it see the new key */
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetActiveSnapshot());
 	UpdateActiveSnapshotCommandId();
 	result = privacy_encrypt_raw(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
-								 cstring_to_text(name), false, ctx);
+								 cstring_to_text(name), NULL, false, ctx);
 	PopActiveSnapshot();
 	PG_RETURN_BYTEA_P(result);
 }
@@ -591,10 +591,11 @@ caller_text(const char *sql, int nargs, Oid *types, Datum *vals)
  * Check that the caller may read (and, for an erasure, change) a table
  * without row-level security standing between them: its rows are then read
  * or changed as the table's owner, so the owner's policies, like the rest of
- * the owner's code, never run with the caller's rights.
+ * the owner's code, never run with the caller's rights.  Export, erasure and
+ * the key values of legal holds (rowid.c).
  */
-static void
-check_table_access(Oid relid, AclMode mode)
+void
+privacy_subject_table_access(Oid relid, AclMode mode)
 {
 	char	   *name = get_rel_name(relid);
 
@@ -611,7 +612,8 @@ check_table_access(Oid relid, AclMode mode)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", name),
 				 errdetail("%s needs %s on table %s, which role \"%s\" lacks.",
-						   subject_op && subject_op->erasing ? "erase_subject" : "export_subject",
+						   subject_op == NULL ? "A legal hold on a data subject" :
+						   subject_op->erasing ? "erase_subject" : "export_subject",
 						   priv, privacy_qualified_name(relid), role),
 				 errhint("GRANT %s ON %s TO %s; or, as the tables' owner, SELECT privacy.grant_subject_rights('%s');",
 						 priv, privacy_qualified_name(relid), quote_identifier(role), role)));
@@ -682,7 +684,7 @@ privacy_subject_keys(PG_FUNCTION_ARGS)
 	RowIdentity id;
 
 	require_subject_op("_subject_keys", false);
-	check_table_access(relid, ACL_SELECT);
+	privacy_subject_table_access(relid, ACL_SELECT);
 	row_identity_of(relid, &id);
 	privacy_column_type(relid, col, &typid, &typmod);
 	sql = psprintf("SELECT COALESCE(pg_catalog.array_agg(%s), '{}') FROM %s t "
@@ -730,8 +732,8 @@ privacy_related_keys(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("only the last argument of privacy._related_keys may be null")));
-	check_table_access(src, ACL_SELECT);
-	check_table_access(dst, ACL_SELECT);
+	privacy_subject_table_access(src, ACL_SELECT);
+	privacy_subject_table_access(dst, ACL_SELECT);
 	row_identity_of(src, &sid);
 	row_identity_of(dst, &did);
 
@@ -808,7 +810,7 @@ privacy_export_rows(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	require_subject_op("_export_rows", false);
-	check_table_access(relid, ACL_SELECT);
+	privacy_subject_table_access(relid, ACL_SELECT);
 	row_identity_of(relid, &id);
 	lvals[0] = ObjectIdGetDatum(relid);
 	lvals[1] = PG_GETARG_DATUM(2);
@@ -975,8 +977,8 @@ privacy_erase_subject_rows(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("erasure action \"%s\" changes no row", action),
 				 errdetail("Only the actions delete and anonymize of privacy.erasure_action change rows.")));
-	check_table_access(relid, ACL_SELECT);
-	check_table_access(relid, anonymize ? ACL_UPDATE : ACL_DELETE);
+	privacy_subject_table_access(relid, ACL_SELECT);
+	privacy_subject_table_access(relid, anonymize ? ACL_UPDATE : ACL_DELETE);
 	row_identity_of(relid, &id);
 	if (!op->have_rows)
 		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"rows\": 0}")));

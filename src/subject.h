@@ -4,6 +4,8 @@
 #ifndef PRIVACY_SUBJECT_H
 #define PRIVACY_SUBJECT_H
 
+#include "nodes/parsenodes.h"
+
 extern void SubjectInit(void);
 
 /*
@@ -18,5 +20,12 @@ extern Datum privacy_subject_rows(Datum subject, bool *isnull);
  * NULL without rules); with columns, the columns it changes as JSON text.
  */
 extern char *privacy_masking_set_clause(Oid relid, char **columns);
+
+/*
+ * Error unless the current user has mode (ACL_SELECT, ACL_UPDATE,
+ * ACL_DELETE) on the whole table and no row-level security applies to it:
+ * the table is then read or changed as its owner.
+ */
+extern void privacy_subject_table_access(Oid relid, AclMode mode);
 
 #endif

@@ -17,42 +17,176 @@
 #include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "util.h"
 
+/*
+ * The "privacy" schema's Oid and owner, looked up once per backend and kept
+ * until a pg_namespace invalidation (the schema created, dropped, renamed or
+ * given to another owner, here or in another backend): the permission hook
+ * asks for them on every query of a masked session.
+ */
+static bool schema_cache_valid = false;
+static bool schema_cache_callback = false;
+static uint64 schema_cache_generation = 0;	/* counts invalidations */
+static Oid	schema_cache_oid = InvalidOid;
+static Oid	schema_cache_owner = InvalidOid;
+
+/* Syscache invalidation of pg_namespace: forget the cached schema. */
+static void
+schema_cache_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	schema_cache_valid = false;
+	schema_cache_generation++;
+}
+
+/* Fill the schema cache when an invalidation (or nothing yet) emptied it. */
+static void
+schema_cache_load(void)
+{
+	Oid			nsp;
+	Oid			owner = InvalidOid;
+	uint64		generation = schema_cache_generation;
+
+	if (schema_cache_valid)
+		return;
+	if (!schema_cache_callback)
+	{
+		CacheRegisterSyscacheCallback(NAMESPACEOID, schema_cache_invalidate, (Datum) 0);
+		schema_cache_callback = true;
+	}
+	nsp = get_namespace_oid("privacy", true);
+	if (OidIsValid(nsp))
+	{
+		HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for namespace %u", nsp);
+		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+		ReleaseSysCache(tup);
+	}
+	schema_cache_oid = nsp;
+	schema_cache_owner = owner;
+	/* valid unless an invalidation arrived during the lookups (or they failed) */
+	schema_cache_valid = generation == schema_cache_generation;
+}
+
 /* Oid of the "privacy" schema; InvalidOid (or an error) when missing. */
 Oid
 privacy_schema_oid(bool missing_ok)
 {
-	Oid			nsp = get_namespace_oid("privacy", true);
-
-	if (!OidIsValid(nsp) && !missing_ok)
+	schema_cache_load();
+	if (!OidIsValid(schema_cache_oid) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_SCHEMA),
 				 errmsg("schema \"privacy\" does not exist"),
 				 errhint("Run CREATE EXTENSION privacy in this database.")));
-	return nsp;
+	return schema_cache_oid;
 }
 
 /* The role owning the "privacy" schema: the role that created the extension. */
 Oid
 privacy_owner_oid(void)
 {
-	Oid			nsp = privacy_schema_oid(false);
-	HeapTuple	tup;
-	Oid			owner;
+	(void) privacy_schema_oid(false);
+	return schema_cache_owner;
+}
 
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nsp);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return owner;
+/* One trigger's entry in the trigger cache. */
+typedef struct TriggerCacheEntry
+{
+	Oid			tgoid;			/* hash key */
+	Oid			relid;
+	bool		valid;			/* false: a relcache invalidation of relid came */
+	MemoryContext cxt;			/* holds data */
+	void	   *data;
+} TriggerCacheEntry;
+
+static HTAB *trigger_cache = NULL;
+static uint64 trigger_cache_generation = 0; /* counts invalidations */
+
+/* Relcache invalidation: the entries of that table (or all) are rebuilt at their next lookup. */
+static void
+trigger_cache_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	TriggerCacheEntry *e;
+
+	trigger_cache_generation++;
+	if (trigger_cache == NULL)
+		return;
+	hash_seq_init(&seq, trigger_cache);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (!OidIsValid(relid) || e->relid == relid)
+			e->valid = false;
+}
+
+/* The cached data of trigger tgoid on table relid, or NULL. */
+void *
+privacy_trigger_cache_get(Oid tgoid, Oid relid)
+{
+	TriggerCacheEntry *e;
+
+	if (trigger_cache == NULL)
+		return NULL;
+	e = hash_search(trigger_cache, &tgoid, HASH_FIND, NULL);
+	if (e == NULL || !e->valid || e->relid != relid)
+		return NULL;
+	return e->data;
+}
+
+/*
+ * A new memory context for the data of one trigger cache entry; *generation
+ * tells privacy_trigger_cache_put whether an invalidation came meanwhile.
+ */
+MemoryContext
+privacy_trigger_cache_new(uint64 *generation)
+{
+	if (trigger_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TriggerCacheEntry);
+		ctl.hcxt = CacheMemoryContext;
+		trigger_cache = hash_create("privacy trigger cache", 16, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(trigger_cache_invalidate, (Datum) 0);
+	}
+	*generation = trigger_cache_generation;
+	/* below the statement's context until entered: an error while filling frees it */
+	return AllocSetContextCreate(CurrentMemoryContext, "privacy trigger cache entry",
+								 ALLOCSET_SMALL_SIZES);
+}
+
+/*
+ * Enter data (allocated in cxt, from privacy_trigger_cache_new) as trigger
+ * tgoid's, replacing an older entry (whose memory is freed); it is valid
+ * unless an invalidation arrived since privacy_trigger_cache_new.
+ */
+void
+privacy_trigger_cache_put(Oid tgoid, Oid relid, MemoryContext cxt, void *data, uint64 generation)
+{
+	TriggerCacheEntry *e;
+	bool		found;
+
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	e = hash_search(trigger_cache, &tgoid, HASH_ENTER, &found);
+	if (found)
+		MemoryContextDelete(e->cxt);
+	e->relid = relid;
+	e->valid = generation == trigger_cache_generation;
+	e->cxt = cxt;
+	e->data = data;
 }
 
 /*

@@ -80,6 +80,21 @@ extern bool privacy_check_positive_interval(char **newval, void **extra, GucSour
 extern bool privacy_check_identifier_list(char **newval, void **extra, GucSource source);
 extern bool privacy_check_identifier(char **newval, void **extra, GucSource source);
 
+/*
+ * Per-backend cache of what a row trigger derives from its arguments and its
+ * table (attribute numbers, parsed settings), by trigger Oid: a statement's
+ * trigger FmgrInfo lives one statement only, so fn_extra would be refilled by
+ * every single-row statement.  An entry lasts until a relcache invalidation
+ * of its table (DDL, trigger changes) is followed by its next lookup; its
+ * data stays valid until then (a trigger must not fire itself while using it).
+ * get: the data, or NULL; then fill new data in the context that
+ * privacy_trigger_cache_new makes and hand it to privacy_trigger_cache_put.
+ */
+extern void *privacy_trigger_cache_get(Oid tgoid, Oid relid);
+extern MemoryContext privacy_trigger_cache_new(uint64 *generation);
+extern void privacy_trigger_cache_put(Oid tgoid, Oid relid, MemoryContext cxt, void *data,
+									  uint64 generation);
+
 /* text helpers */
 extern char *privacy_text_to_cstring_limited(text *t, int maxlen, const char *what);
 

@@ -95,6 +95,9 @@
 /* Nesting limit when following inheritance and view dependencies. */
 #define MAX_DEPTH 32
 
+/* Relations of a query the permission hook checks in local arrays (more: palloc). */
+#define MAX_CHECK_LOCAL 16
+
 PG_FUNCTION_INFO_V1(privacy_mask_rule);
 
 static char *masked_schema = NULL;
@@ -117,6 +120,18 @@ static struct
 	bool		masked;
 }			role_answers[8];
 static int	n_role_answers = 0;
+
+/*
+ * Invalidations seen (relcache, roles, memberships, schemas): a cache filled
+ * by catalog lookups is valid only if none arrived meanwhile, and stays
+ * invalid when the lookups failed.
+ */
+static uint64 inval_generation = 0;
+
+/* The Oid of the masked schema, by name, until an invalidation. */
+static char masked_nsp_name[NAMEDATALEN] = "";
+static Oid	masked_nsp_oid = InvalidOid;
+static bool masked_nsp_valid = false;
 
 /* SECURITY DEFINER functions of schema privacy being run (fmgr hook). */
 static int	extension_definer_depth = 0;
@@ -860,6 +875,7 @@ load_masked_roles(void)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	int			cap = 8;
+	uint64		generation = inval_generation;
 
 	if (masked_roles_valid)
 		return;
@@ -870,8 +886,6 @@ load_masked_roles(void)
 	n_masked_roles = 0;
 	n_role_answers = 0;
 
-	/* valid from here on: an invalidation arriving during the scan resets it */
-	masked_roles_valid = true;
 	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
@@ -898,6 +912,8 @@ load_masked_roles(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	/* valid unless an invalidation arrived during the scan (or it failed) */
+	masked_roles_valid = generation == inval_generation;
 }
 
 /* Is roleid masked: labelled MASKED or member of such a role (superusers never are)? */
@@ -1008,6 +1024,26 @@ views_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 /* ----------------------------------------------------------------------
  * Relations holding personal data
  * ---------------------------------------------------------------------- */
+
+/*
+ * The Oid of the masked schema (GUC privacy.masked_schema), InvalidOid when
+ * it does not exist; cached until the GUC names another schema or a
+ * pg_namespace invalidation (created, dropped, renamed) arrives.
+ */
+static Oid
+masked_schema_oid(void)
+{
+	uint64		generation = inval_generation;
+	Oid			nsp;
+
+	if (masked_nsp_valid && strcmp(masked_nsp_name, masked_schema) == 0)
+		return masked_nsp_oid;
+	nsp = get_namespace_oid(masked_schema, true);
+	strlcpy(masked_nsp_name, masked_schema, sizeof(masked_nsp_name));
+	masked_nsp_oid = nsp;
+	masked_nsp_valid = generation == inval_generation;
+	return nsp;
+}
 
 /* Does relid have a column labelled by provider privacy? */
 static bool
@@ -1145,7 +1181,7 @@ relation_is_personal(Oid relid, int depth)
 
 	if (nsp == PG_CATALOG_NAMESPACE)
 		return stats_view;
-	if (nsp == get_namespace_oid(masked_schema, true))
+	if (nsp == masked_schema_oid())
 		return false;
 	/* the extension's sequences are counters (pg_dump reads them) */
 	if (nsp == privacy_schema_oid(true))
@@ -1289,6 +1325,8 @@ views_relcache_callback(Datum arg, Oid relid)
 {
 	rel_cache_stale = true;
 	masked_roles_valid = false;
+	masked_nsp_valid = false;
+	inval_generation++;
 }
 
 /* Syscache invalidation of roles, memberships and schemas. */
@@ -1297,6 +1335,8 @@ views_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	rel_cache_stale = true;
 	masked_roles_valid = false;
+	masked_nsp_valid = false;
+	inval_generation++;
 }
 
 /*
@@ -1313,31 +1353,42 @@ views_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 static bool
 check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_on_violation)
 {
-	Oid			masked_nsp = get_namespace_oid(masked_schema, true);
-	RelInfo   **infos = palloc(sizeof(RelInfo *) * n);
-	List	   *allowed = NIL;
+	Oid			masked_nsp = masked_schema_oid();
+	RelInfo    *infos_buf[MAX_CHECK_LOCAL];
+	Oid			allowed_buf[MAX_CHECK_LOCAL];
+	RelInfo   **infos = infos_buf;
+	Oid		   *allowed = allowed_buf;
+	int			nallowed = 0;
 	int			i;
 	int			k;
 
 	rel_cache_prepare(masked_nsp);
+	if (n > MAX_CHECK_LOCAL)
+		infos = palloc(sizeof(RelInfo *) * n);
 	for (i = 0; i < n; i++)
 		infos[i] = rel_info(relids[i], masked_nsp);
+	/* the references the masked views of the query bring */
+	for (i = 0; i < n; i++)
+		if (infos[i]->kind == REL_MASKED_VIEW && perms[i] == ACL_SELECT)
+			nallowed += infos[i]->nreads;
+	if (nallowed > MAX_CHECK_LOCAL)
+		allowed = palloc(sizeof(Oid) * nallowed);
+	nallowed = 0;
 	for (i = 0; i < n; i++)
 		if (infos[i]->kind == REL_MASKED_VIEW && perms[i] == ACL_SELECT)
 			for (k = 0; k < infos[i]->nreads; k++)
-				allowed = lappend_oid(allowed, infos[i]->reads[k]);
+				allowed[nallowed++] = infos[i]->reads[k];
 	for (i = 0; i < n; i++)
 	{
-		ListCell   *lc;
 		bool		through_view = false;
 
 		if (infos[i]->kind != REL_PERSONAL)
 			continue;
 		if (perms[i] == ACL_SELECT)
-			foreach(lc, allowed)
-				if (lfirst_oid(lc) == relids[i])
+			for (k = 0; k < nallowed; k++)
+				if (allowed[k] == relids[i])
 				{
-					allowed = foreach_delete_current(allowed, lc);
+					allowed[k] = InvalidOid;	/* each reference serves once */
 					through_view = true;
 					break;
 				}
@@ -1351,8 +1402,6 @@ check_masked_query(int n, const Oid *relids, const AclMode *perms, bool ereport_
 				 errdetail("The session of role \"%s\" is masked: it reads personal data only through the views of schema \"%s\".",
 						   GetUserNameFromId(GetSessionUserId(), false), masked_schema)));
 	}
-	pfree(infos);
-	list_free(allowed);
 	return true;
 }
 
@@ -1361,8 +1410,10 @@ static bool
 views_check_perms(PRIVACY_CHECK_PERMS_PARAMS)
 {
 	ListCell   *lc;
-	Oid		   *relids;
-	AclMode    *perms;
+	Oid			relids_buf[MAX_CHECK_LOCAL];
+	AclMode		perms_buf[MAX_CHECK_LOCAL];
+	Oid		   *relids = relids_buf;
+	AclMode    *perms = perms_buf;
 	int			n = 0;
 
 	if (prev_check_perms && !prev_check_perms(PRIVACY_CHECK_PERMS_ARGS))
@@ -1370,8 +1421,11 @@ views_check_perms(PRIVACY_CHECK_PERMS_PARAMS)
 	/* a parallel worker runs a plan its leader already checked */
 	if (IsParallelWorker() || PRIVACY_CHECK_PERMS_LIST == NIL || !session_is_masked())
 		return true;
-	relids = palloc(sizeof(Oid) * list_length(PRIVACY_CHECK_PERMS_LIST));
-	perms = palloc(sizeof(AclMode) * list_length(PRIVACY_CHECK_PERMS_LIST));
+	if (list_length(PRIVACY_CHECK_PERMS_LIST) > MAX_CHECK_LOCAL)
+	{
+		relids = palloc(sizeof(Oid) * list_length(PRIVACY_CHECK_PERMS_LIST));
+		perms = palloc(sizeof(AclMode) * list_length(PRIVACY_CHECK_PERMS_LIST));
+	}
 	foreach(lc, PRIVACY_CHECK_PERMS_LIST)
 	{
 		if (privacy_perm_relation(lfirst(lc), &relids[n], &perms[n]))
@@ -1407,7 +1461,7 @@ owns_masked_name(Oid relid)
 static Oid
 masked_view_of(Oid relid)
 {
-	Oid			nsp = get_namespace_oid(masked_schema, true);
+	Oid			nsp = masked_schema_oid();
 	char	   *name;
 	Oid			view;
 
@@ -1616,7 +1670,7 @@ recreates_masked_view(ViewStmt *stmt)
 
 	if (stmt->replace || stmt->view->schemaname == NULL ||
 		strcmp(stmt->view->schemaname, masked_schema) != 0 ||
-		!OidIsValid(nsp = get_namespace_oid(masked_schema, true)))
+		!OidIsValid(nsp = masked_schema_oid()))
 		return false;
 	return get_rel_relkind(get_relname_relid(stmt->view->relname, nsp)) == RELKIND_VIEW;
 }

@@ -23,7 +23,7 @@ COMMENT ON FUNCTION privacy._row_identity(oid) IS
 CREATE OR REPLACE FUNCTION privacy._key_values(tbl oid, cols name[], keys text[]) RETURNS jsonb[]
 AS 'MODULE_PATHNAME', 'privacy_key_values' LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._key_values(oid, name[], text[]) IS
-  'Distinct values (JSON arrays of texts) of columns of the rows with these identities, read with the caller''s rights';
+  'Distinct values (JSON arrays of texts) of columns of the rows with these identities, read as the table''s owner for a caller that may SELECT it';
 
 -- Keys of a jsonb map (relid -> row identities) as text[] ('{}' when absent).
 CREATE OR REPLACE FUNCTION privacy._keys_of(sets jsonb, relid oid) RETURNS text[]
@@ -411,7 +411,8 @@ REVOKE ALL ON FUNCTION privacy.export_subject(text, int, boolean) FROM PUBLIC;
 -- purpose), each for the reason given; the others are REVOKEd from PUBLIC above.
 -- PUBLIC: invoker-rights helpers of export/erasure (run by a DPO): they read only the
 -- catalog and the PUBLIC-readable registry, or compute on their arguments.
--- _key_values reads with the caller's rights (a SELECT the caller could write).
+-- _key_values: only for a caller with SELECT on the whole table and no row-level security applying
+-- to it; reads as the table owner (restricted), so the owner's casts never run with the caller's rights.
 GRANT EXECUTE ON FUNCTION privacy._row_identity(oid), privacy._key_values(oid, name[], text[]), privacy._keys_of(jsonb, oid),
     privacy._export_columns(oid, name[]), privacy._subject_processing(oid, text, oid),
     privacy._subject_origins(), privacy._subject_retention_policy(oid), privacy._subject_rights(text) TO PUBLIC;
