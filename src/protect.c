@@ -843,7 +843,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 	if (citus_kind)
 		/* Citus: one UPDATE pushed down to every shard, in its 2PC transaction */
 		count = (int64) privacy_exec_as(privacy_relation_owner(relid),
-										psprintf("UPDATE %s SET %s = privacy._reencrypt_shard_value(%s, %s) "
+										psprintf("UPDATE %s SET %s = privacy._keep_expiry(privacy._reencrypt_shard_value(%s, %s)) "
 												 "WHERE privacy._needs_reencrypt_shard(%s)",
 												 qtbl, qcol, qcol, qctx, qcol),
 										0, NULL, NULL, NULL, false, SPI_OK_UPDATE, 0, NULL, NULL, NULL);

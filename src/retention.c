@@ -78,6 +78,12 @@ static bool anonymizing = false;
  */
 static bool keep_expiry = false;
 static bool keep_expiry_callbacks = false;
+/*
+ * The top-level statement (by its start time) whose rows keep their expiry
+ * (privacy._keep_expiry); 0: none.  Not the command id: the SPI queries of
+ * triggers on the same rows advance it within the statement.
+ */
+static TimestampTz keep_expiry_statement = 0;
 
 /* ---------- the trigger ---------- */
 
@@ -230,7 +236,8 @@ privacy_retention_trigger(PG_FUNCTION_ARGS)
 		if (anonymizing)
 			return PointerGetDatum(newtup);
 		/* a maintenance rewrite: the row keeps the expiry it had */
-		if (keep_expiry)
+		if (keep_expiry ||
+			(keep_expiry_statement != 0 && keep_expiry_statement == GetCurrentStatementStartTimestamp()))
 		{
 			expiry = old;
 			expiry_null = isnull;
@@ -258,6 +265,7 @@ static void
 keep_expiry_xact_callback(XactEvent event, void *arg)
 {
 	keep_expiry = false;
+	keep_expiry_statement = 0;
 }
 
 /* Subtransaction abort: an error inside a rewrite leaves the flag off. */
@@ -266,7 +274,21 @@ keep_expiry_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		keep_expiry = false;
+		keep_expiry_statement = 0;
+	}
+}
+
+/* Register the callbacks that end every maintenance rewrite with its transaction. */
+static void
+keep_expiry_register(void)
+{
+	if (keep_expiry_callbacks)
+		return;
+	RegisterXactCallback(keep_expiry_xact_callback, NULL);
+	RegisterSubXactCallback(keep_expiry_subxact_callback, NULL);
+	keep_expiry_callbacks = true;
 }
 
 /*
@@ -279,12 +301,7 @@ privacy_retention_keep_expiry(bool on)
 {
 	bool		prev = keep_expiry;
 
-	if (!keep_expiry_callbacks)
-	{
-		RegisterXactCallback(keep_expiry_xact_callback, NULL);
-		RegisterSubXactCallback(keep_expiry_subxact_callback, NULL);
-		keep_expiry_callbacks = true;
-	}
+	keep_expiry_register();
 	keep_expiry = on;
 	return prev;
 }
@@ -296,6 +313,27 @@ Datum
 privacy_retention_keep_expiry_sql(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(privacy_retention_keep_expiry(PG_GETARG_BOOL(0)));
+}
+
+PG_FUNCTION_INFO_V1(privacy_keep_expiry);
+
+/*
+ * privacy._keep_expiry(value): returns value; the rows the current command
+ * (statement) rewrites keep their retention expiry.  The maintenance rewrites
+ * that Citus pushes down to the shards (reencrypt, protect_column and
+ * unprotect_column of a distributed table) wrap their new value in it: it
+ * runs on the worker, in the statement whose rows the retention trigger there
+ * stamps, where privacy_retention_keep_expiry() of the coordinator cannot
+ * reach.  The next statement, and the transaction's end, stamp as usual.
+ */
+Datum
+privacy_keep_expiry(PG_FUNCTION_ARGS)
+{
+	keep_expiry_register();
+	keep_expiry_statement = GetCurrentStatementStartTimestamp();
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
 /* ---------- registries ---------- */

@@ -113,6 +113,7 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                 'privacy._drop_retention_trigger(regclass)',
                 'privacy._erase_subject_rows(oid,privacy.erasure_action,text[],text)', 'privacy._export_columns(oid,name[])',
                 'privacy._export_rows(oid,text[],name[])', 'privacy._has_leading_index(oid,name[])',
+                'privacy._keep_expiry(anyelement)',
                 'privacy._key_values(oid,name[],text[])', 'privacy._keys_of(jsonb,oid)',
                 'privacy._masking_assignments(regclass)', 'privacy._needs_reencrypt(bytea)',
                 'privacy._needs_reencrypt(text)', 'privacy._needs_reencrypt_shard(bytea)',

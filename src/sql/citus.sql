@@ -185,26 +185,19 @@ COMMENT ON FUNCTION privacy._needs_reencrypt_shard(bytea) IS
 -- on every shard, encrypts them; a value already in ciphertext form would pass
 -- the trigger unchanged (on a local table protect_column encrypts it again):
 -- refused, never kept silently.  Unprotecting decrypts with
--- _decrypt_shard_column.  A "latest write" retention policy is refused: its
--- trigger on the shards would move every expiry (on a local table the rewrite
--- keeps them, which cannot be asked of the shards).
+-- _decrypt_shard_column.  The new values go through privacy._keep_expiry, so
+-- that the retention trigger on the shards keeps every row's expiry (as the
+-- rewrite of a local table does).
 CREATE OR REPLACE FUNCTION privacy._citus_convert_rows(tbl regclass, col name, unprotect_context text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fn text := CASE WHEN unprotect_context IS NULL THEN 'privacy.protect_column' ELSE 'privacy.unprotect_column' END;
     n  bigint;
 BEGIN
-    IF EXISTS (SELECT 1 FROM privacy.retention_policies p
-                WHERE p.tbl OPERATOR(pg_catalog.=) $1 AND p.since_column IS NULL) THEN
-        RAISE EXCEPTION '% cannot rewrite the rows of the Citus distributed table "%": its ''latest write'' retention policy would move every expiry', fn, tbl
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Protect the column before setting a ''latest write'' policy, or count the policy from a column (since_column).';
-    END IF;
     IF unprotect_context IS NOT NULL THEN
-        EXECUTE pg_catalog.format('UPDATE %s SET %I = privacy._decrypt_shard_column(%I, %L) WHERE %I IS NOT NULL',
+        EXECUTE pg_catalog.format('UPDATE %s SET %I = privacy._keep_expiry(privacy._decrypt_shard_column(%I, %L)) WHERE %I IS NOT NULL',
                                   tbl, col, col, unprotect_context, col);
         GET DIAGNOSTICS n = ROW_COUNT;
         RETURN n;
@@ -216,7 +209,7 @@ BEGIN
                   DETAIL = 'On a distributed table the protection trigger encrypts the rows; it keeps ciphertexts as they are.',
                   HINT = 'Decrypt those values (or clear them) first, then protect the column.';
     END IF;
-    EXECUTE pg_catalog.format('UPDATE %s SET %I = %I WHERE %I IS NOT NULL', tbl, col, col, col);
+    EXECUTE pg_catalog.format('UPDATE %s SET %I = privacy._keep_expiry(%I) WHERE %I IS NOT NULL', tbl, col, col, col);
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END

@@ -88,6 +88,15 @@ COMMENT ON FUNCTION privacy._retention_trigger() IS
 -- the retention trigger stamps an updated row with the expiry it had.
 -- Executable by PUBLIC on purpose: those rewrites run with the caller's
 -- rights, and all it allows is to keep an existing expiry.
+-- A maintenance rewrite pushed down to Citus shards: the rows of the statement
+-- whose new values go through it keep their expiry (src/retention.c).
+-- IMMUTABLE only so that Citus runs it on the shards; not for indexes.
+CREATE OR REPLACE FUNCTION privacy._keep_expiry(value anyelement) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'privacy_keep_expiry' LANGUAGE C IMMUTABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._keep_expiry(anyelement) IS
+  'Returns its argument; the rows the current statement rewrites keep their retention expiry (Citus maintenance rewrites)';
+REVOKE ALL ON FUNCTION privacy._keep_expiry(anyelement) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION privacy._retention_keep_expiry(keep boolean) RETURNS boolean
 AS 'MODULE_PATHNAME', 'privacy_retention_keep_expiry_sql' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION privacy._retention_keep_expiry(boolean) IS
@@ -682,3 +691,7 @@ GRANT EXECUTE ON FUNCTION privacy._policy_write(regclass, interval, name, text, 
 -- _batch_update with the rewriting owner's rights and only keeps each row's existing expiry.
 GRANT EXECUTE ON FUNCTION privacy._subject_hold_condition(regclass, text, jsonb),
     privacy._retention_keep_expiry(boolean) TO PUBLIC;
+-- PUBLIC: in the UPDATEs that reencrypt, protect_column and unprotect_column push down to Citus
+-- shards with the rewriting role's rights; it only lets rows the role may UPDATE keep the expiry
+-- they have (never a later one).
+GRANT EXECUTE ON FUNCTION privacy._keep_expiry(anyelement) TO PUBLIC;
