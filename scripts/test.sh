@@ -17,14 +17,6 @@ start_cluster "${extra[@]}"
 
 passed=0
 failed=0
-# Count TAP-style "ok"/"not ok" lines of a file.
-count_tap() {
-    local p f
-    p=$(grep -c -E '^\s*ok [0-9]+' "$1" || true)
-    f=$(grep -c -E '^\s*not ok [0-9]+' "$1" || true)
-    passed=$((passed + p)); failed=$((failed + f))
-}
-
 # The pg_regress results in log $1 when $2 tests ran, as "passed failed".
 # Both output styles: up to 15 "test crypto ... ok" / "... FAILED" (and
 # "     crypto ... ok" in a parallel group), from 16 on "ok 1 - crypto" /
@@ -86,29 +78,11 @@ psql -q -X -v ON_ERROR_STOP=1 -d privacy_tap -c "CREATE EXTENSION pgtap; CREATE 
      -f test/setup.sql ||
     { failed=$((failed + 1)); echo "could not set up database privacy_tap"; }
 tests=$(ls test/*.sql | grep -v '^test/setup.sql$')
-if [ -n "$tests" ]; then
-    pg_prove -v -d privacy_tap $tests > "$CLUSTER_DIR/tap.log" 2>&1
-    rc=$?
-    grep -E '^(test/|not ok|# )|Failed|Result' "$CLUSTER_DIR/tap.log" | grep -v '^ok' | head -100
-    count_tap "$CLUSTER_DIR/tap.log"
-    # a file that dies before its plan counts as one failure
-    if [ $rc -ne 0 ] && ! grep -q -E '^\s*not ok' "$CLUSTER_DIR/tap.log"; then
-        failed=$((failed + 1)); tail -30 "$CLUSTER_DIR/tap.log"
-    fi
-fi
+# shellcheck disable=SC2086 # one argument per file
+run_pgtap "$CLUSTER_DIR/tap.log" privacy_tap $tests
 
 echo "== script tests"
-for t in test/scripts/*.sh; do
-    [ -e "$t" ] || continue
-    out="$CLUSTER_DIR/$(basename "$t").log"
-    bash "$t" > "$out" 2>&1
-    rc=$?
-    grep -E '^(ok|not ok|#)' "$out"
-    count_tap "$out"
-    if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
-        failed=$((failed + 1)); echo "not ok - $t exited with $rc"; tail -20 "$out"
-    fi
-done
+run_script_tests test/scripts "$CLUSTER_DIR"
 
 if [ $failed -ne 0 ]; then
     echo "== server log (last lines)"; tail -40 "$CLUSTER_DIR/server.log"
