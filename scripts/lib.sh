@@ -50,17 +50,10 @@ resolve_pg() {
 # PostgreSQL is Debian's.
 ensure_packages() {
     local pkgs="libssl-dev libtap-parser-sourcehandler-pgtap-perl make gcc"
-    local missing="" p
     [ "$PG_CONFIG" = "$DEBIAN_PG_CONFIG" ] &&
         pkgs="$pkgs postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib postgresql-$PG_MAJOR-pgtap"
-    for p in $pkgs; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-    done
-    if [ -n "$missing" ]; then
-        echo "== installing:$missing"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-    fi
+    # shellcheck disable=SC2086 # one argument per package
+    install_missing $pkgs
     resolve_pg || return 1
     if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pgtap.control" ]; then
         echo "pgTAP is not installed in $("$PG_CONFIG" --sharedir) (scripts/build_pg.sh builds PostgreSQL with it)" >&2
