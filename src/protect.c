@@ -56,6 +56,7 @@ PG_FUNCTION_INFO_V1(privacy_registry_remove);
 PG_FUNCTION_INFO_V1(privacy_registry_set_view);
 PG_FUNCTION_INFO_V1(privacy_rename_decrypted_view);
 PG_FUNCTION_INFO_V1(privacy_reencrypt);
+PG_FUNCTION_INFO_V1(privacy_bulk_finish);
 PG_FUNCTION_INFO_V1(privacy_protected_value);
 
 static ProcessUtility_hook_type prev_utility = NULL;
@@ -757,6 +758,19 @@ privacy_rename_decrypted_view(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Write the "reencrypt" audit row of column col of relid: object the quoted,
+ * schema-qualified "table.column", details the rows re-encrypted and the batch
+ * size, and "online": true for privacy.reencrypt_online.
+ */
+static void
+audit_reencrypt(Oid relid, const char *col, int64 rows, int batch, bool online)
+{
+	privacy_audit("reencrypt", psprintf("%s.%s", privacy_qualified_name(relid), quote_identifier(col)), NULL,
+				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d%s}", rows, batch,
+						   online ? ", \"online\": true" : ""));
+}
+
+/*
  * privacy.reencrypt(tbl, col, batch, context): move a column's ciphertexts to
  * the active version of their key, batch rows per UPDATE.  A protected column
  * uses its registered context; otherwise the context given (NULL: none).
@@ -798,7 +812,7 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch size must be at least 1")));
-	qtbl = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
+	qtbl = privacy_qualified_name(relid);
 	qcol = (char *) quote_identifier(col);
 
 	/* a protected column's context comes from the registry */
@@ -861,9 +875,68 @@ privacy_reencrypt(PG_FUNCTION_ARGS)
 		count = isnull ? 0 : DatumGetInt64(result);
 	}
 
-	privacy_audit("reencrypt", psprintf("%s.%s", qtbl, qcol), NULL,
-				  psprintf("{\"rows\": " INT64_FORMAT ", \"batch\": %d}", count, batch));
+	audit_reencrypt(relid, col, count, batch, false);
 	PG_RETURN_INT64(count);
+}
+
+/*
+ * privacy._bulk_finish(op_id, batch): mark online bulk operation op_id
+ * finished, once.  Returns its rows (those that writers converted meanwhile,
+ * through the trigger, count as done too), or NULL when there is no such
+ * unfinished operation that the caller may update: the UPDATE runs as the
+ * caller, and privacy.bulk_operations (row-level security) lets a role update
+ * only operations on tables it owns.  Finishing a re-encryption writes its
+ * "reencrypt" audit row, as privacy.reencrypt does, with "online": true and
+ * batch, the batch size of the run that finished it; only the table's owner
+ * itself (the role that runs reencrypt_online) with EXECUTE on
+ * privacy.reencrypt_online may do that.  The audit row and the finish commit
+ * together: a second call finds the operation finished and writes nothing.
+ */
+Datum
+privacy_bulk_finish(PG_FUNCTION_ARGS)
+{
+	int32		batch = PG_GETARG_INT32(1);
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {PG_GETARG_DATUM(0)};
+	Datum		out[4];
+	bool		outnull[4];
+
+	if (batch < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch size must be at least 1")));
+	if (privacy_exec_as(GetUserId(),
+						"UPDATE privacy.bulk_operations b "
+						"SET finished = pg_catalog.clock_timestamp(), updated = pg_catalog.clock_timestamp(), "
+						"rows_done = GREATEST(b.rows_done, b.rows_total) "
+						"WHERE b.id OPERATOR(pg_catalog.=) $1 AND b.finished IS NULL "
+						"RETURNING b.rows_done, b.operation OPERATOR(pg_catalog.=) 'reencrypt', "
+						"b.tbl::pg_catalog.oid, b.col",
+						1, types, vals, NULL, false, SPI_OK_UPDATE_RETURNING, 4, out, outnull, NULL) == 0)
+		PG_RETURN_NULL();
+	if (DatumGetBool(out[1]))
+	{
+		Oid			relid = DatumGetObjectId(out[2]);
+		Oid			argtypes[5] = {REGCLASSOID, NAMEOID, INT4OID, TEXTOID, INT4OID};
+		Oid			proc;
+
+		/* as _bulk_operation: the owner itself, not a member or a superuser */
+		if (privacy_relation_owner(relid) != GetUserId())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("only the owner of table %s can finish its online re-encryption",
+							privacy_qualified_name(relid))));
+		proc = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("reencrypt_online"),
+							   PointerGetDatum(buildoidvector(argtypes, 5)),
+							   ObjectIdGetDatum(privacy_schema_oid(false)));
+		if (!OidIsValid(proc) ||
+			object_aclcheck(ProcedureRelationId, proc, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for procedure privacy.reencrypt_online")));
+		audit_reencrypt(relid, NameStr(*DatumGetName(out[3])), DatumGetInt64(out[0]), batch, true);
+	}
+	PG_RETURN_INT64(DatumGetInt64(out[0]));
 }
 
 /* Memo of privacy.protected_value's registry lookup, per call site. */

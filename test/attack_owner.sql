@@ -102,7 +102,7 @@ SELECT is(tap.as_role('atk_owner', $$SELECT privacy._export_rows('atk.people'::r
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'privacy'::regnamespace AND p.proname LIKE '\_%'
                    AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
-          ARRAY(SELECT f FROM unnest(ARRAY['privacy._batch_update(regclass,text,text,integer)', 'privacy._bulk_finish(bigint)',
+          ARRAY(SELECT f FROM unnest(ARRAY['privacy._batch_update(regclass,text,text,integer)', 'privacy._bulk_finish(bigint,integer)',
                 'privacy._bulk_operation(text,regclass,name)', 'privacy._bulk_total(bigint,text)',
                 'privacy._citus_kind(regclass)', 'privacy._citus_convert_rows(regclass,name,text)',
                 'privacy._citus_refuse(regclass,text,text,text[])',

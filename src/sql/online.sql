@@ -256,17 +256,14 @@ END
 $$;
 COMMENT ON FUNCTION privacy._bulk_total(bigint, text) IS 'Counts the rows an online bulk operation will convert';
 
--- Mark an online bulk operation finished.
-CREATE OR REPLACE FUNCTION privacy._bulk_finish(op_id bigint) RETURNS bigint
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- rows that writers converted meanwhile (through the trigger) count as done too
-    UPDATE privacy.bulk_operations b SET finished = pg_catalog.clock_timestamp(), updated = pg_catalog.clock_timestamp(),
-           rows_done = GREATEST(b.rows_done, b.rows_total)
-     WHERE b.id OPERATOR(pg_catalog.=) op_id RETURNING b.rows_done
-$$;
-COMMENT ON FUNCTION privacy._bulk_finish(bigint) IS 'Marks an online bulk operation finished; returns its rows';
+-- Mark an online bulk operation finished, once (src/protect.c): its rows, or
+-- NULL when it is finished already or not the caller's to finish.  Finishing
+-- a re-encryption writes its reencrypt audit row (as privacy.reencrypt does,
+-- with "online": true), for the table's owner with EXECUTE on reencrypt_online.
+CREATE OR REPLACE FUNCTION privacy._bulk_finish(op_id bigint, batch int) RETURNS bigint
+AS 'MODULE_PATHNAME', 'privacy_bulk_finish' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION privacy._bulk_finish(bigint, int) IS
+  'Marks an online bulk operation finished (once) and returns its rows; a re-encryption is audited';
 
 CREATE OR REPLACE PROCEDURE privacy.protect_column_online(tbl regclass, col name, key_name text DEFAULT 'default',
                                                           deterministic boolean DEFAULT false,
@@ -290,7 +287,7 @@ BEGIN
      WHERE p.tbl OPERATOR(pg_catalog.=) protect_column_online.tbl AND p.col OPERATOR(pg_catalog.=) protect_column_online.col;
     CALL privacy._convert_online(op.id, pg_catalog.format('%I = privacy._protect_value(%I, %L)', col, col, ctx),
                                  pred, batch, notice_every);
-    PERFORM privacy._bulk_finish(op.id);
+    PERFORM privacy._bulk_finish(op.id, batch);
 END
 $$;
 COMMENT ON PROCEDURE privacy.protect_column_online(regclass, name, text, boolean, int, int) IS
@@ -327,7 +324,7 @@ BEGIN
     IF r.max_chars IS NOT NULL THEN
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s', tbl, col, r.original_type);
     END IF;
-    PERFORM privacy._bulk_finish(op.id);
+    PERFORM privacy._bulk_finish(op.id, batch);
     acl := privacy._drop_decrypted_view(tbl);
     PERFORM privacy._rebuild_protection(tbl, acl);
 END
@@ -357,7 +354,7 @@ BEGIN
     COMMIT;
     CALL privacy._convert_online(op.id, pg_catalog.format('%I = privacy._reencrypt_value(%I, %L)', col, col, ctx),
                                  pred, batch, notice_every);
-    PERFORM privacy._bulk_finish(op.id);
+    PERFORM privacy._bulk_finish(op.id, batch);
 END
 $$;
 COMMENT ON PROCEDURE privacy.reencrypt_online(regclass, name, int, text, int) IS
@@ -407,7 +404,7 @@ BEGIN
     -- moved behind the cursor were stamped by the trigger)
     CALL privacy._convert_online(op.id, pg_catalog.format('%1$I = %1$I', pol.expiry_column), pred, batch,
                                  notice_every, pol.since_column IS NOT NULL);
-    PERFORM privacy._bulk_finish(op.id);
+    PERFORM privacy._bulk_finish(op.id, batch);
 END
 $$;
 COMMENT ON PROCEDURE privacy.set_retention_online(regclass, interval, name, text, name, int, int) IS
@@ -418,6 +415,9 @@ COMMENT ON PROCEDURE privacy.set_retention_online(regclass, interval, name, text
 -- which run with the caller's rights: the conversion UPDATEs and counts run as
 -- the caller, privacy.bulk_operations lets a role record operations only on
 -- tables it owns (row-level security), and _unprotecting only reads it.
+-- _bulk_finish writes an audit row only when it finishes an unfinished
+-- re-encryption, once, for the table's owner itself with EXECUTE on
+-- reencrypt_online; the row's action, object and details are its own.
 GRANT EXECUTE ON FUNCTION privacy._unprotecting(regclass, name), privacy._bulk_operation(text, regclass, name),
-    privacy._bulk_total(bigint, text), privacy._bulk_finish(bigint) TO PUBLIC;
+    privacy._bulk_total(bigint, text), privacy._bulk_finish(bigint, int) TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE privacy._convert_online(bigint, text, text, int, int, boolean) TO PUBLIC;

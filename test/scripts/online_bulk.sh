@@ -3,9 +3,10 @@
 # protect, re-encrypt and unprotect as procedures that commit every batch.
 # A writer updates and inserts single rows the whole time and records its
 # longest statement (fails above a generous 2 s; the tight figure is in make
-# bench); a third session sees progress mid-run; the protect and the unprotect
-# are killed (kill -9 of their backend) mid-run and called again, and every
-# row ends in the right format exactly once.  Runs its own cluster.
+# bench); a third session sees progress mid-run; the protect, the re-encrypt
+# and the unprotect are killed (kill -9 of their backend) mid-run and called
+# again, and every row ends in the right format exactly once; the re-encrypt
+# is audited once, when the rerun finishes it.  Runs its own cluster.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
@@ -69,11 +70,27 @@ is "every value decrypts to its plaintext (encrypted exactly once)" \
    "$(q "SELECT count(*), count(*) FROM ob")"
 ok "the writer wrote during the protect" test "$(q "SELECT count(*) FROM ob WHERE id > $N")" -gt 0
 
-# --- re-encrypt after a key rotation
+# --- re-encrypt after a key rotation, killed mid-run, then resumed
 q "SELECT privacy.rotate_key('default')" >/dev/null
+AUDIT_MARK=$(q "SELECT coalesce(max(id), 0) FROM privacy.audit_log")
+start_writer
+sleep 0.5
+run_and_kill reencrypt "CALL privacy.reencrypt_online('ob', 'email', batch => 2000)"
+is "the killed re-encrypt shows as interrupted, not audited yet" \
+   "$(q "SELECT state, (SELECT count(*) FROM privacy.audit_log WHERE id > $AUDIT_MARK AND action = 'reencrypt')
+           FROM privacy.progress WHERE operation = 'reencrypt'")" "interrupted|0"
 start_writer
 q "CALL privacy.reencrypt_online('ob', 'email', batch => 2000)" >/dev/null
 stop_writer
+is "the rerun finishes the re-encrypt" \
+   "$(q "SELECT state FROM privacy.progress WHERE operation = 'reencrypt'")" "finished"
+is "the finished online re-encrypt wrote one reencrypt audit row (object, acting role, rows, batch, online)" \
+   "$(q "SELECT count(*), min(a.object), bool_and(a.acting_role = current_user),
+                bool_and(a.details = jsonb_build_object('rows', b.rows_done, 'batch', 2000, 'online', true))
+           FROM privacy.audit_log a, privacy.bulk_operations b
+          WHERE a.id > $AUDIT_MARK AND a.action = 'reencrypt' AND b.operation = 'reencrypt'")" "1|public.ob.email|t|t"
+is "finishing the operation again writes no second row" \
+   "$(q "SELECT privacy._bulk_finish(id, 2000) IS NULL FROM privacy.bulk_operations WHERE operation = 'reencrypt'")|$(q "SELECT count(*) FROM privacy.audit_log WHERE id > $AUDIT_MARK AND action = 'reencrypt'")" "t|1"
 is "reencrypt_online moves every value to the active key version" \
    "$(q "SELECT count(*) FROM ob WHERE privacy._needs_reencrypt(email)")" "0"
 is "and every value still decrypts to its plaintext" \
