@@ -246,7 +246,7 @@ for n in "${notes[@]}"; do echo "Note: $n"; done
 stop_cluster
 
 # The other parts, each on its own throwaway cluster.
-for part in scripts/bench_views.sh scripts/bench_retention.sh scripts/bench_subject.sh scripts/bench_online.sh \
+for part in scripts/bench_views.sh scripts/bench_cost.sh scripts/bench_retention.sh scripts/bench_subject.sh scripts/bench_online.sh \
             scripts/bench_anonymize.sh; do
     [ -f "$part" ] || continue
     echo
